@@ -1,0 +1,53 @@
+"""Shared helpers for *Learning Dynamics of Neural Networks: an Executable Textbook*.
+
+One module per concept:
+
+- :mod:`learning_dynamics.validation` — argument checks and divergence errors;
+- :mod:`learning_dynamics.seeding` — one seed for numpy, torch and Python;
+- :mod:`learning_dynamics.device` — GPU if present, else CPU; thread limits;
+- :mod:`learning_dynamics.plotting` — the figure style and :func:`show_figure`;
+- :mod:`learning_dynamics.progress` — progress bars that are silent in builds and tests;
+- :mod:`learning_dynamics.linearisation` — chapter 1, lazy and rich training;
+- :mod:`learning_dynamics.deep_linear` — chapter 2, deep linear networks;
+- :mod:`learning_dynamics.lazy_rich` — chapter 3, grokking as lazy-to-rich;
+- :mod:`learning_dynamics.xor_clusters` — chapter 4, benign overfitting on XOR clusters.
+"""
+from __future__ import annotations
+
+from .device import available_cores, configure_threads, get_device
+from .plotting import PALETTE, THEORY_STYLE, new_figure, show_figure, use_book_style
+from .progress import progress
+from .seeding import make_rng, seed_everything
+from .validation import DivergenceError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DivergenceError",
+    "PALETTE",
+    "THEORY_STYLE",
+    "available_cores",
+    "configure_threads",
+    "get_device",
+    "make_rng",
+    "new_figure",
+    "progress",
+    "seed_everything",
+    "setup_chapter",
+    "show_figure",
+    "use_book_style",
+]
+
+
+def setup_chapter(seed: int = 0):
+    """Prepare a chapter: seed everything, apply the figure style, limit threads.
+
+    Returns
+    -------
+    numpy.random.Generator
+        Generator seeded with ``seed``.
+    """
+    rng = seed_everything(seed)
+    use_book_style()
+    configure_threads()
+    return rng

@@ -1,0 +1,43 @@
+"""One place where randomness is seeded.
+
+Every random draw in the book goes through a :class:`numpy.random.Generator`
+made by :func:`make_rng` (or a ``torch.Generator`` seeded from it), so the same
+seed gives the same numbers on every run and every machine.
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from .validation import check_seed
+
+__all__ = ["seed_everything", "make_rng"]
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python's ``random``, numpy's legacy global state and torch; return a generator.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative integer.
+
+    Returns
+    -------
+    numpy.random.Generator
+        A fresh generator seeded with ``seed``; pass it (or the seed) to package calls.
+    """
+    seed = check_seed("seed", seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def make_rng(seed: int | np.random.Generator) -> np.random.Generator:
+    """Return a numpy generator from a seed, or pass an existing generator through."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_seed("seed", seed))

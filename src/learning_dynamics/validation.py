@@ -1,0 +1,207 @@
+"""Argument validation and divergence detection shared by every module.
+
+Every public function of the package checks its arguments with these helpers, so
+that a wrong call fails at once with a message that names the argument, the value
+received and what is accepted, instead of failing deep inside numpy or torch.
+Training loops call :func:`check_finite_loss` so that a diverging run stops with a
+message that says which knob to turn.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "DivergenceError",
+    "check_int",
+    "check_float",
+    "check_probability",
+    "check_choice",
+    "check_bool",
+    "check_array",
+    "check_seed",
+    "check_times",
+    "check_finite_loss",
+]
+
+
+class DivergenceError(FloatingPointError):
+    """Raised when a training run produces a non-finite loss.
+
+    The message names the step, the value and the knob to turn (usually the
+    learning rate).
+    """
+
+
+def _describe_range(minimum: float | None, maximum: float | None,
+                    min_inclusive: bool, max_inclusive: bool) -> str:
+    parts = []
+    if minimum is not None:
+        parts.append(f"{'>=' if min_inclusive else '>'} {minimum:g}")
+    if maximum is not None:
+        parts.append(f"{'<=' if max_inclusive else '<'} {maximum:g}")
+    return " and ".join(parts) if parts else "any value"
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None,
+              maximum: int | None = None) -> int:
+    """Return ``value`` as ``int`` if it is an integer in ``[minimum, maximum]``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (``bool`` and floats are rejected).
+    ValueError
+        If ``value`` is outside the accepted range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ValueError(
+            f"{name} must be an integer {_describe_range(minimum, maximum, True, True)}; got {value}")
+    return value
+
+
+def check_float(name: str, value: Any, *, minimum: float | None = None,
+                maximum: float | None = None, min_inclusive: bool = True,
+                max_inclusive: bool = True) -> float:
+    """Return ``value`` as ``float`` if it is a finite real number in range.
+
+    ``minimum=0, min_inclusive=False`` expresses "strictly positive".
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is NaN, infinite or outside the accepted range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    accepted = _describe_range(minimum, maximum, min_inclusive, max_inclusive)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number ({accepted}); got {value}")
+    too_low = minimum is not None and (value < minimum or (not min_inclusive and value == minimum))
+    too_high = maximum is not None and (value > maximum or (not max_inclusive and value == maximum))
+    if too_low or too_high:
+        raise ValueError(f"{name} must be {accepted}; got {value:g}")
+    return value
+
+
+def check_probability(name: str, value: Any, *, maximum: float = 1.0,
+                      max_inclusive: bool = True) -> float:
+    """Return ``value`` if it is a probability in ``[0, maximum]``."""
+    return check_float(name, value, minimum=0.0, maximum=maximum, max_inclusive=max_inclusive)
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``; otherwise raise ``ValueError``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a ``bool``; otherwise raise ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+def check_array(name: str, value: Any, *, ndim: int | None = None,
+                shape: Sequence[int | None] | None = None, finite: bool = True,
+                dtype: Any = np.float64) -> np.ndarray:
+    """Return ``value`` as a numpy array after checking type, shape and finiteness.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in error messages.
+    value : array_like
+        Anything numpy can turn into a numeric array (lists, numpy arrays, CPU tensors).
+    ndim : int, optional
+        Required number of dimensions.
+    shape : sequence of int or None, optional
+        Required shape; ``None`` entries match any length.
+    finite : bool
+        Reject NaN and infinite entries.
+    dtype : numpy dtype
+        Dtype of the returned array.
+    """
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - numpy rarely fails here
+        raise TypeError(f"{name} must be array-like; got {type(value).__name__}") from exc
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be a numeric array; got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-dimensional array; got shape {arr.shape}")
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}; got {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
+    arr = arr.astype(dtype, copy=False)
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values; got {int(np.sum(~np.isfinite(arr)))} NaN/inf entries")
+    return arr
+
+
+def check_seed(name: str, value: Any) -> int:
+    """Return ``value`` if it is a non-negative integer seed."""
+    return check_int(name, value, minimum=0)
+
+
+def check_times(name: str, value: Any, *, maximum: int | None = None) -> np.ndarray:
+    """Return sorted unique non-negative integer checkpoint steps.
+
+    Raises ``ValueError`` for negative, non-integer or out-of-range steps.
+    """
+    arr = np.atleast_1d(np.asarray(value))
+    if arr.size == 0:
+        raise ValueError(f"{name} must contain at least one step; got an empty sequence")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must hold integer steps; got {arr.dtype} values {arr[:4]}...")
+    if np.any(arr < 0) or (maximum is not None and np.any(arr > maximum)):
+        accepted = f"between 0 and {maximum}" if maximum is not None else ">= 0"
+        raise ValueError(f"{name} must hold steps {accepted}; got min {arr.min()}, max {arr.max()}")
+    return np.unique(arr.astype(np.int64))
+
+
+def check_finite_loss(loss: float, step: int, *, knob: str, hint: str = "") -> None:
+    """Stop a training loop when the loss stops being finite.
+
+    Parameters
+    ----------
+    loss : float
+        Current loss value.
+    step : int
+        Current step (reported in the message).
+    knob : str
+        The argument the caller should change, e.g. ``"eta (learning rate) = 5.0"``.
+    hint : str
+        One sentence on why this happens, e.g. the stability limit of the step size.
+
+    Raises
+    ------
+    DivergenceError
+        If ``loss`` is NaN or infinite.
+    """
+    if not math.isfinite(float(loss)):
+        msg = f"loss became {float(loss)} at step {step}: the run diverged; reduce {knob}."
+        if hint:
+            msg += " " + hint
+        raise DivergenceError(msg)
