@@ -1,14 +1,58 @@
 """Sphinx extension used by the book build (named in ``_config.yml``).
 
-It silences progress bars in the kernels that execute the chapters (a bar in a
-built page would be a dead widget) and limits their threads to the available
-cores.
+* Serves MathJax 3 from the built book (``_static/mathjax``) instead of a CDN, so
+  equations render offline, in CI and in the browser test.  The files come from the
+  ``django-static-mathjax`` wheel (MathJax 3.2.2, Apache-2.0; it has no dependencies),
+  which keeps the build to "Python and pip only".
+* Drops duplicated inline scripts from each page (sphinx-thebe's configuration
+  script is registered twice under Jupyter Book 1, which makes the browser log
+  "Identifier 'THEBE_JS_URL' has already been declared").
+* Silences progress bars in the kernels that execute the chapters (a bar in a
+  built page would be a dead widget).
 """
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
+
+MATHJAX_ENTRY = "mathjax/tex-mml-chtml.js"
+
+
+def mathjax_source() -> Path:
+    """Directory holding MathJax's ``es5`` bundle inside the installed wheel."""
+    import mathjax  # provided by django-static-mathjax
+
+    return Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
+
+
+def _use_local_mathjax(app, config) -> None:
+    config.mathjax_path = MATHJAX_ENTRY
+
+
+def _copy_mathjax(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    if not (target / "tex-mml-chtml.js").exists():
+        shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        filename = str(getattr(js, "filename", js) or "")  # None and "" both mean "inline"
+        key = (filename, tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
 
 
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
-    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
+    mathjax_source()  # fail early, with an ImportError naming the package, if it is missing
+    app.connect("config-inited", _use_local_mathjax)
+    app.connect("build-finished", _copy_mathjax)
+    app.connect("html-page-context", _dedupe_scripts)
+    return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}
