@@ -7,6 +7,8 @@
 * Drops duplicated inline scripts from each page (sphinx-thebe's configuration
   script is registered twice under Jupyter Book 1, which makes the browser log
   "Identifier 'THEBE_JS_URL' has already been declared").
+* Removes the ``solution-end`` marker that sphinx-exercise leaves behind when the
+  student edition hides solutions.
 * Silences progress bars in the kernels that execute the chapters (a bar in a
   built page would be a dead widget).
 """
@@ -49,10 +51,21 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+def _drop_hidden_solution_gates(app, doctree) -> None:
+    """With ``hide_solutions`` sphinx-exercise drops ``solution-start`` but leaves ``solution-end``."""
+    if not getattr(app.config, "hide_solutions", False):
+        return
+    from sphinx_exercise.nodes import solution_end_node
+
+    for node in list(doctree.findall(solution_end_node)):
+        node.parent.remove(node)
+
+
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
     mathjax_source()  # fail early, with an ImportError naming the package, if it is missing
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _dedupe_scripts)
+    app.connect("doctree-read", _drop_hidden_solution_gates)
     return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,7 +1,7 @@
 """One place where randomness is seeded.
 
-Every random draw in the book goes through a :class:`numpy.random.Generator`
-made by :func:`make_rng` (or a ``torch.Generator`` seeded from it), so the same
+Every random draw in the book goes through a generator
+made by :func:`make_rng` (a ``numpy.random.Generator``; torch draws are seeded from it), so the same
 seed gives the same numbers on every run and every machine.
 """
 from __future__ import annotations

@@ -1,0 +1,215 @@
+"""Benchmark: every chapter in a fresh kernel, against its budget; and each chapter's speed-up.
+
+Run from the repository root::
+
+    .venv/bin/python -m learning_dynamics.bench            # all chapters, 2 cores
+    .venv/bin/python -m learning_dynamics.bench --cores 1  # a harsher machine
+
+For each chapter it reports wall time, CPU time and peak memory of the kernel that
+executed it (pinned to ``--cores`` CPU cores, so threads cannot use more), writes
+``_build/bench/chapters.csv`` and ``_build/bench/chapters.md`` (shown on the book's
+"Running this book" page when present), and exits with status 1 when a chapter
+exceeds its budget (60 s wall, 1.5 GB peak by default). It then times each
+chapter's core computation against the straightforward implementation it replaces
+and prints the measured speed-up.
+
+This is a benchmark, not a test: timings depend on the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["ChapterRun", "execute_notebook", "run_chapter", "speedups", "main"]
+
+WALL_BUDGET_S = 60.0
+MEMORY_BUDGET_MB = 1536.0
+
+
+def execute_notebook(nb, *, cwd: str | Path, timeout: int = 600, upto: int | None = None):
+    """Execute a notebook (path or ``nbformat`` node) in a fresh kernel and return it.
+
+    Parameters
+    ----------
+    nb : str, Path or NotebookNode
+    cwd : path
+        Working directory of the kernel.
+    timeout : int
+        Per-cell timeout in seconds.
+    upto : int, optional
+        Execute only cells ``[0, upto)``.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.read(str(nb), as_version=4)
+    if upto is not None:
+        nb = nbformat.from_dict({**nb, "cells": nb.cells[:upto]})
+    os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client.execute()
+    return nb
+
+
+@dataclass(frozen=True)
+class ChapterRun:
+    """Cost of executing one chapter in a fresh kernel.
+
+    Attributes
+    ----------
+    chapter : str
+        Notebook file name.
+    wall_s, cpu_s : float
+        Wall-clock and CPU seconds (kernel start-up included).
+    peak_mb : float
+        Peak resident memory of the largest process (the kernel), in MB.
+    cores : int
+        CPU cores the run was pinned to.
+    """
+
+    chapter: str
+    wall_s: float
+    cpu_s: float
+    peak_mb: float
+    cores: int
+
+    def within(self, wall_budget: float, memory_budget: float) -> bool:
+        return self.wall_s <= wall_budget and self.peak_mb <= memory_budget
+
+
+def _execute_in_this_process(path: Path, cores: int) -> dict:
+    """Child mode: pin to ``cores`` CPUs, execute the notebook, report own children's usage."""
+    if hasattr(os, "sched_setaffinity"):
+        allowed = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(allowed[:cores]))
+    t0 = time.perf_counter()
+    execute_notebook(path, cwd=path.parent)
+    wall = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_mb": ru.ru_maxrss / 1024.0}
+
+
+def run_chapter(path: Path, *, cores: int = 2) -> ChapterRun:
+    """Execute one chapter in a fresh process and kernel, pinned to ``cores`` CPUs."""
+    cmd = [sys.executable, "-m", "learning_dynamics.bench", "--execute", str(path), "--cores", str(cores)]
+    env = {**os.environ, "LEARNING_DYNAMICS_PROGRESS": "0", "MPLBACKEND": "Agg"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{path.name} failed to execute:\n{proc.stderr[-4000:]}")
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    return ChapterRun(path.name, stats["wall_s"], stats["cpu_s"], stats["peak_mb"], cores)
+
+
+def _best_of(fn: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object]]]:
+    """Each chapter's core computation and the straightforward implementation it replaces.
+
+    Returns
+    -------
+    list of (chapter, description, fast, slow)
+        Zero-argument callables run at the chapter's own size.
+    """
+    pairs = []
+    from . import linearisation as lin
+
+    data = lin.make_teacher_data(64, 8, seed=0)
+    p0 = lin.init_params(8, 256, seed=1)
+    K0 = lin.tangent_kernel(p0, data.x_train)
+    pairs.append((
+        "01 preliminaries", "closed-form linearised dynamics vs 1000 GD steps",
+        lambda: lin.gd_residual_closed_form(K0, data.y_train, 1.0, [1000]),
+        lambda: lin.train(data, p0, alpha=1.0, eta0=1.0, steps=1000, checkpoints=[1000], model="linearised"),
+    ))
+    for module_name in ("deep_linear", "lazy_rich", "xor_clusters"):
+        try:
+            module = __import__(f"learning_dynamics.{module_name}", fromlist=["benchmark_pair"])
+        except ImportError:
+            continue
+        if hasattr(module, "benchmark_pair"):
+            pairs.append(module.benchmark_pair())
+    return pairs
+
+
+def _markdown(rows: list[ChapterRun], wall_budget: float, memory_budget: float) -> str:
+    lines = ["| chapter | wall (s) | CPU (s) | peak memory (MB) | cores | within budget |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        ok = "yes" if r.within(wall_budget, memory_budget) else "**no**"
+        lines.append(f"| {r.chapter} | {r.wall_s:.1f} | {r.cpu_s:.1f} | {r.peak_mb:.0f} | {r.cores} | {ok} |")
+    lines.append(f"\nBudgets: {wall_budget:.0f} s wall and {memory_budget:.0f} MB peak per chapter.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark every chapter against its budget.")
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    parser.add_argument("--chapters", nargs="*", help="notebook names to run (default: all)")
+    parser.add_argument("--cores", type=int, default=2, help="CPU cores to pin each chapter to (default: 2)")
+    parser.add_argument("--wall-budget", type=float, default=WALL_BUDGET_S)
+    parser.add_argument("--memory-budget", type=float, default=MEMORY_BUDGET_MB, help="MB")
+    parser.add_argument("--out", default="_build/bench", help="folder for chapters.csv and chapters.md")
+    parser.add_argument("--no-speedups", action="store_true", help="skip the core-computation speed-ups")
+    parser.add_argument("--execute", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.cores < 1:
+        parser.error(f"--cores must be >= 1; got {args.cores}")
+
+    if args.execute:  # child mode
+        print(json.dumps(_execute_in_this_process(Path(args.execute).resolve(), args.cores)))
+        return 0
+
+    root = Path(args.root).resolve()
+    paths = sorted((root / "chapters").glob("*.ipynb"))
+    if args.chapters:
+        paths = [p for p in paths if p.name in args.chapters or p.stem in args.chapters]
+    rows = []
+    for path in paths:
+        run = run_chapter(path, cores=args.cores)
+        rows.append(run)
+        flag = "" if run.within(args.wall_budget, args.memory_budget) else "   OVER BUDGET"
+        print(f"{run.chapter:<36} wall {run.wall_s:6.1f} s   cpu {run.cpu_s:6.1f} s   "
+              f"peak {run.peak_mb:6.0f} MB{flag}", flush=True)
+    out = root / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "chapters.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["chapter", "wall_s", "cpu_s", "peak_mb", "cores"])
+        for r in rows:
+            writer.writerow([r.chapter, f"{r.wall_s:.2f}", f"{r.cpu_s:.2f}", f"{r.peak_mb:.1f}", r.cores])
+    (out / "chapters.md").write_text(_markdown(rows, args.wall_budget, args.memory_budget))
+    print(f"table written to {out / 'chapters.md'}")
+
+    if not args.no_speedups:
+        print("\ncore computation vs the straightforward implementation it replaces (best of 3):")
+        for chapter, what, fast, slow in speedups():
+            t_fast, t_slow = _best_of(fast, 3), _best_of(slow, 1)
+            print(f"  {chapter}: {what}: {t_slow:.3g} s vs {t_fast:.3g} s -> speed-up x{t_slow / t_fast:,.0f}")
+
+    over = [r.chapter for r in rows if not r.within(args.wall_budget, args.memory_budget)]
+    if over:
+        print(f"\nover budget: {', '.join(over)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
