@@ -1,0 +1,261 @@
+"""Tests for learning_dynamics.deep_linear (chapter 2): closed forms against integration and invariants."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from learning_dynamics import DivergenceError
+from learning_dynamics import deep_linear as dl
+from learning_dynamics import deep_linear_figures as dlf
+from learning_dynamics.exercises.deep_linear import check_half_time, check_tree_spectrum
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return dl.toy_data()
+
+
+def test_toy_singular_values_are_sqrt7_sqrt3_1_1(toy):
+    svd = dl.data_svd(toy)
+    np.testing.assert_allclose(svd.s, [np.sqrt(7), np.sqrt(3), 1, 1], atol=1e-12)
+    assert svd.groups == ((0,), (1,), (2, 3))
+    assert np.all(svd.v[:, 0] > 0)
+
+
+def test_mode_strength_matches_numerical_integration_of_mode_ode():
+    s, a0, t = np.array([3.0, 1.5, 0.4]), 1e-3, np.linspace(0, 12, 25)
+    closed = dl.mode_strength(t, s, a0, tau=1.3)
+    numeric = dl.integrate_mode_ode(t, s, a0, tau=1.3, n_layers=3)
+    np.testing.assert_allclose(numeric, closed, rtol=1e-7, atol=1e-12)
+
+
+def test_shallow_closed_form_matches_ode_with_two_layers_of_units():
+    s, b0, t = np.array([2.0, 0.5]), 1e-3, np.linspace(0, 5, 11)
+    np.testing.assert_allclose(dl.integrate_mode_ode(t, s, b0, n_layers=2), dl.shallow_mode_strength(t, s, b0),
+                               rtol=1e-8)
+
+
+def test_half_time_is_where_the_sigmoid_reaches_half():
+    s, a0, tau = np.array([5.0, 2.0, 0.7]), np.array([1e-4, 1e-3, 1e-2]), 2.0
+    th = dl.half_time(s, a0, tau)
+    for k in range(3):
+        a = dl.mode_strength([th[k]], s[k], a0[k], tau)[0, 0]
+        assert a == pytest.approx(s[k] / 2, rel=1e-10)
+
+
+def test_deep_half_time_equals_closed_form_for_two_weight_layers():
+    s = np.array([4.0, 1.0])
+    np.testing.assert_allclose(dl.deep_half_time(s, 1e-3, n_layers=3), dl.half_time(s, 1e-3), rtol=1e-8)
+
+
+def test_deep_half_time_matches_integrated_ode_for_three_weight_layers():
+    s, u0 = np.array([2.0]), 1e-2
+    th = dl.deep_half_time(s, u0, n_layers=4)[0]
+    u = dl.integrate_mode_ode([th], s, u0, n_layers=4)[0, 0]
+    assert u == pytest.approx(1.0, rel=1e-6)
+
+
+def test_discrete_half_time_tends_to_continuous_for_small_steps():
+    s, a0 = np.array([3.0]), 1e-4
+    for eta in (1e-3, 1e-4):
+        rel = dl.discrete_half_time(s, a0, eta)[0] * eta / dl.half_time(s, a0)[0] - 1
+        assert abs(rel) < eta * s[0]
+
+
+def test_gradient_descent_error_is_first_order_in_the_step(toy):
+    svd = dl.data_svd(toy)
+    errs = []
+    for eta in (2e-2, 4e-3):
+        h = dl.train(toy, hidden=8, eta=eta, steps=int(round(6 / eta)), init="balanced", init_scale=1e-3)
+        errs.append(np.max(np.abs(h.mode_strength - dl.mode_strength(h.t, svd.s, 1e-3)) / svd.s))
+    assert 4.0 < errs[0] / errs[1] < 6.0
+
+
+def test_tree_level_spectrum_matches_brute_force_covariance():
+    for B, D, eps in [(2, 3, 0.15), (3, 2, 0.1), (4, 3, 0.05)]:
+        lam, mult = dl.tree_level_spectrum(B, D, eps)
+        P = B ** D
+        level = np.zeros((P, P), dtype=int)  # level of the lowest common ancestor
+        for lv in range(D + 1):
+            block = B ** (D - lv)
+            same = (np.arange(P)[:, None] // block) == (np.arange(P)[None, :] // block)
+            level[same] = lv
+        C = ((1 - 2 * eps) ** 2) ** (D - level)
+        np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(C))[::-1], np.repeat(lam, mult), rtol=1e-10)
+        assert mult.sum() == P
+
+
+def test_tree_singular_values_match_sampled_data():
+    data = dl.branching_diffusion(2, 3, 0.15, 20_000, seed=1)
+    measured = np.linalg.svd(data.y, compute_uv=False)
+    np.testing.assert_allclose(measured, dl.tree_singular_values(2, 3, 0.15, 20_000), rtol=0.05)
+
+
+def test_category_blocks_have_singular_values_sqrt_ki_ko():
+    data = dl.category_data([(2, 3), (4, 5), (1, 7)])
+    np.testing.assert_allclose(dl.data_svd(data).s, np.sort(np.sqrt([6, 20, 7]))[::-1], rtol=1e-12)
+
+
+def test_typicality_loading_is_projection_on_the_prototype():
+    data = dl.typicality_data(2)
+    svd = dl.data_svd(data)
+    loading = svd.u.T @ data.y / svd.s[:, None]
+    np.testing.assert_allclose(loading, svd.v.T, atol=1e-12)
+    assert svd.v[3, 0] < svd.v[0, 0]  # the penguin is less typical
+
+
+def test_reduced_output_training_equals_full_width_training():
+    data = dl.branching_diffusion(n_features=300, seed=2)
+    kw = dict(hidden=10, eta=2e-4, steps=200, init="random", init_scale=0.05, seed=4, prediction_rows=[0, 7])
+    for n_layers in (2, 3, 4):
+        a = dl.train(data, n_layers=n_layers, reduce_outputs=True, **kw)
+        b = dl.train(data, n_layers=n_layers, reduce_outputs=False, **kw)
+        np.testing.assert_allclose(a.mode_matrix, b.mode_matrix, atol=1e-10)
+        np.testing.assert_allclose(a.predictions, b.predictions, atol=1e-10)
+        np.testing.assert_allclose(a.loss, b.loss, rtol=1e-10)
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(wa, wb, atol=1e-10)
+
+
+def test_torch_and_numpy_backends_agree(toy):
+    kw = dict(hidden=6, eta=0.05, steps=100, init="random", init_scale=0.1, seed=3)
+    a = dl.train(toy, backend="numpy", **kw)
+    b = dl.train(toy, backend="torch", **kw)
+    np.testing.assert_allclose(a.mode_matrix, b.mode_matrix, atol=1e-12)
+    np.testing.assert_allclose(a.hidden, b.hidden, atol=1e-12)
+
+
+def test_tau_for_pytorch_mse_loss_reproduces_torch_training():
+    torch = pytest.importorskip("torch")
+    data = dl.branching_diffusion(n_features=50, seed=0)
+    w0 = dl.init_weights(data, hidden=5, init="random", scale=0.1, seed=0)
+    lr, steps = 2.0, 30
+    tau = dl.tau_from_hyperparameters(lr, loss="torch_mse", n_samples=8, n_outputs=50)
+    ours = dl.train(data, eta=1 / tau, steps=steps, weights0=w0, hidden=5, record=[steps])
+    W1 = torch.tensor(w0[0], requires_grad=True)
+    W2 = torch.tensor(w0[1], requires_grad=True)
+    opt = torch.optim.SGD([W1, W2], lr=lr)
+    x, y = torch.tensor(data.x.T), torch.tensor(data.y.T)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.MSELoss()(x @ W1.T @ W2.T, y).backward()
+        opt.step()
+    np.testing.assert_allclose(ours.weights[0], W1.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.weights[1], W2.detach().numpy(), atol=1e-12)
+
+
+def test_conserved_quantity_stays_put_for_small_steps(toy):
+    h = dl.train(toy, hidden=8, eta=1e-3, steps=4000, init="random", init_scale=0.05, record=[0, 4000])
+    assert h.balance_drift[-1] < 1e-3
+    W1, W2 = h.weights
+    assert np.linalg.norm(W1 @ W1.T - W2.T @ W2) > 1e-3  # not trivially zero: random start is unbalanced
+
+
+def test_balanced_start_converges_to_v_s_vt(toy):
+    h = dl.train(toy, hidden=8, eta=0.01, steps=2000, init="balanced", init_scale=1e-3, record=[2000])
+    svd = h.svd
+    W1 = h.weights[0]
+    target = svd.v @ np.diag(svd.s) @ svd.v.T
+    assert np.linalg.norm(W1.T @ W1 - target) / np.linalg.norm(target) < 1e-6
+
+
+def test_effective_initial_strength_of_a_balanced_start_is_a0(toy):
+    w0 = dl.init_weights(toy, hidden=6, init="balanced", scale=3e-3, seed=1)
+    np.testing.assert_allclose(dl.effective_initial_strength(w0, dl.data_svd(toy)), 3e-3, rtol=1e-10)
+
+
+def test_random_start_half_times_follow_effective_strength(toy):
+    h = dl.train(toy, hidden=16, eta=2e-3, steps=2000, init="random", init_scale=0.01, seed=0)
+    u0 = dl.effective_initial_strength(h.weights0, h.svd)
+    measured = dl.mode_half_times(h)[:2]
+    np.testing.assert_allclose(measured, dl.half_time(h.svd.s[:2], u0[:2]), rtol=0.03)
+
+
+def test_inductive_projection_matches_gradient_descent_on_a_new_row():
+    rng = np.random.default_rng(0)
+    H = rng.standard_normal((6, 5))
+    w = np.zeros(6)
+    for _ in range(3000):
+        w += 0.05 * (1.0 - w @ H[:, 2]) * H[:, 2]
+    np.testing.assert_allclose(w @ H, dl.inductive_projection(H, 2), atol=1e-9)
+
+
+def test_rsm_correlation_is_one_for_scaled_copies():
+    H = np.random.default_rng(1).standard_normal((7, 5))
+    assert dl.rsm_correlation(dl.rsm(H), 3 * dl.rsm(H)) == pytest.approx(1.0)
+
+
+def test_crossing_time_interpolates_linearly():
+    assert dl.crossing_time([0, 1, 2], [0.0, 0.2, 1.0], 0.6) == pytest.approx(1.5)
+    assert np.isnan(dl.crossing_time([0, 1], [0.0, 0.1], 0.6))
+
+
+def test_large_learning_rate_diverges_with_a_named_knob(toy):
+    with pytest.raises(DivergenceError, match="eta"):
+        dl.train(toy, hidden=8, eta=5.0, steps=200, init="random", init_scale=0.5)
+
+
+def test_explorer_figure_draws_and_explorer_builds():
+    fig = dlf.explorer_figure(eta=0.05)
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 8
+    widget = dlf.explorer(eta=0.05)
+    assert hasattr(widget, "children")
+
+
+def test_exercise_checks_pass_reference_and_report_stubs():
+    assert check_half_time(lambda s, a0, tau: tau / (2 * s) * np.log(s / a0 - 1), verbose=False)
+
+    def stub(*args):
+        raise NotImplementedError("use eq. (dl-half-time)")
+
+    result = check_tree_spectrum(stub, verbose=False)
+    assert not result and "not implemented yet" in result.message
+
+
+_TOY = dl.toy_data()
+BAD_INPUTS = [
+    (lambda: dl.mode_strength([0, 1], [1.0], 2.0), ValueError, "a0"),
+    (lambda: dl.mode_strength([-1.0], [1.0], 1e-3), ValueError, "t"),
+    (lambda: dl.mode_strength([1.0], [np.nan], 1e-3), ValueError, "s"),
+    (lambda: dl.mode_strength([1.0], [1.0], 1e-3, tau=0.0), ValueError, "tau"),
+    (lambda: dl.half_time([1.0, 2.0], [1e-3, 1e-3, 1e-3]), ValueError, "a0"),
+    (lambda: dl.discrete_half_time([1.0], 1e-3, eta=-0.1), ValueError, "eta"),
+    (lambda: dl.tree_level_spectrum(1, 3, 0.1), ValueError, "branching"),
+    (lambda: dl.tree_level_spectrum(2, 3, 0.5), ValueError, "flip_prob"),
+    (lambda: dl.branching_diffusion(2, 3, 0.1, 0), ValueError, "n_features"),
+    (lambda: dl.branching_diffusion(2, 3, 0.1, 10, item_names=["a"]), ValueError, "item_names"),
+    (lambda: dl.tau_from_hyperparameters(1.0, loss="l1"), ValueError, "loss"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, backend="jax"), ValueError, "backend"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=0), ValueError, "steps"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=2.5), TypeError, "steps"),
+    (lambda: dl.train(_TOY, hidden=0, eta=1e-3, steps=10), ValueError, "hidden"),
+    (lambda: dl.train(_TOY, eta=float("inf"), steps=10), ValueError, "eta"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, init="zeros"), ValueError, "init"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, record=[20]), ValueError, "record"),
+    (lambda: dl.train(np.eye(3), eta=1e-3, steps=10), TypeError, "data"),
+    (lambda: dl.init_weights(_TOY, hidden=2, init="balanced", scale=1e-3), ValueError, "hidden"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[np.zeros((3, 3))]), ValueError, "weights0"),
+    (lambda: dl.add_property(_TOY, "x", [1.0, 2.0]), ValueError, "values"),
+    (lambda: dl.category_data([(0, 3)]), ValueError, "K_i"),
+    (lambda: dl.inductive_projection(np.ones((3, 4)), 4), ValueError, "item"),
+    (lambda: dl.rsm_correlation(np.eye(3), np.eye(4)), ValueError, "rsm_a"),
+    (lambda: dlf.explorer_figure(n_layers=9), ValueError, "n_layers"),
+    (lambda: dlf.explorer_figure(start="orthogonal"), ValueError, "start"),
+]
+
+
+@pytest.mark.parametrize("call, error, name", BAD_INPUTS, ids=[f"{i}-{b[2]}" for i, b in enumerate(BAD_INPUTS)])
+def test_bad_inputs_raise_errors_that_name_the_argument(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
+
+
+def test_simulated_matrix_flow_matches_closed_form_mode_strength(toy):
+    t = np.linspace(0, 6, 13)
+    sim = dl.simulate_gradient_flow(toy.sigma_yx, t, a0=1e-3, dt=2e-3)
+    closed = dl.mode_strength(t, dl.data_svd(toy).s, 1e-3)
+    assert np.max(np.abs(sim - closed) / dl.data_svd(toy).s) < 5e-3
