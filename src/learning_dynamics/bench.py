@@ -139,13 +139,38 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
         lambda: lin.gd_residual_closed_form(K0, data.y_train, 1.0, [1000]),
         lambda: lin.train(data, p0, alpha=1.0, eta0=1.0, steps=1000, checkpoints=[1000], model="linearised"),
     ))
-    for module_name in ("deep_linear", "lazy_rich", "xor_clusters"):
-        try:
-            module = __import__(f"learning_dynamics.{module_name}", fromlist=["benchmark_pair"])
-        except ImportError:
-            continue
-        if hasattr(module, "benchmark_pair"):
-            pairs.append(module.benchmark_pair())
+
+    from . import deep_linear as dl
+    import numpy as np
+
+    toy = dl.toy_data()
+    s = dl.data_svd(toy).s
+    t = np.linspace(0.0, 8.0, 8001)
+    pairs.append((
+        "02 deep linear", "closed-form mode strengths vs Euler-integrated matrix gradient flow (dt = 1e-3 tau)",
+        lambda: dl.mode_strength(t, s, 1e-3),
+        lambda: dl.simulate_gradient_flow(toy.sigma_yx, t, a0=1e-3, dt=1e-3),
+    ))
+    tree = dl.branching_diffusion(seed=0)
+    kw = dict(hidden=30, eta=1 / 400, steps=250, init="scaled_normal", init_scale=1e-12)
+    pairs.append((
+        "02 deep linear", "Neuromatch setting (8 items x 1e4 features x 250 epochs): reduced vs full-width GD",
+        lambda: dl.train(tree, reduce_outputs=True, **kw),
+        lambda: dl.train(tree, reduce_outputs=False, **kw),
+    ))
+
+    from . import xor_clusters as xc
+
+    cfg = xc.XORConfig(signal=9.0)
+    rng = xc.make_rng(0)
+    xor = xc.make_xor_data(cfg.n, cfg.p, signal=cfg.signal, rho=cfg.rho, n_test=cfg.n_test, seed=rng)
+    W0 = xc.init_first_layer(cfg.m, cfg.p, cfg.init_std, seed=rng)
+    steps = [0, 1, 2, 10, 200]
+    pairs.append((
+        "04 XOR clusters", "200 GD steps in the m x n coefficient space vs in the p = 20000 weight space",
+        lambda: xc.train_gram(xor, W0, eta=cfg.eta, steps=steps),
+        lambda: xc.train_direct(xor, W0, eta=cfg.eta, steps=steps),
+    ))
     return pairs
 
 
@@ -170,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-speedups", action="store_true", help="skip the core-computation speed-ups")
     parser.add_argument("--execute", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    os.environ["LEARNING_DYNAMICS_PROGRESS"] = "0"  # timings, not progress bars
     if args.cores < 1:
         parser.error(f"--cores must be >= 1; got {args.cores}")
 
