@@ -1,0 +1,187 @@
+"""Chapter 3: the exact (w_bar, M) recursion, the population loss, the lazy limit and the sweeps."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import learning_dynamics as ld
+from learning_dynamics import lazy_rich as lr
+from learning_dynamics import lazy_rich_modular as lm
+from learning_dynamics.exercises.lazy_rich import check_population_loss, check_second_moment_step
+
+
+@pytest.fixture(scope="module")
+def small():
+    data = lr.make_teacher_data(12, 40, seed=3)
+    net = lr.make_network(12, 9, 0.3, seed=3)
+    return data, net
+
+
+def test_recursion_matches_full_network_at_any_width(small):
+    data, net = small
+    for alpha in (0.5, 4.0):
+        losses, W = lr.train_full_network(data, net, alpha, 120, eta0=2.0)
+        h = lr.train_recursion(data, net, alpha, 240, eta0=2.0, keep_state=True)
+        np.testing.assert_allclose(h.train[0], losses, rtol=1e-10)
+        np.testing.assert_allclose(h.M[0], W.T @ W / net.N, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(h.w_bar[0], W.mean(axis=0), rtol=1e-10, atol=1e-12)
+
+
+def test_population_loss_matches_monte_carlo_and_initial_value():
+    rng = np.random.default_rng(0)
+    d = 5
+    beta = rng.standard_normal(d)
+    dw = 0.3 * rng.standard_normal(d)
+    A = rng.standard_normal((d, d))
+    dM = 0.2 * (A + A.T)
+    terms = lr.population_loss_terms(dw, dM, beta, 1.5, 0.4)
+    x = rng.standard_normal((1_000_000, d)) / np.sqrt(d)
+    f = 1.5 * x @ dw + 0.5 * 1.5 * 0.4 * np.einsum("ni,ij,nj->n", x, dM, x)
+    mc = np.mean((f - 0.5 * (x @ beta) ** 2) ** 2)
+    assert abs(mc / terms.total - 1) < 0.02
+    zero = lr.population_loss_terms(np.zeros(d), np.zeros((d, d)), beta, 2.0, 0.1)
+    assert zero.linear == 0
+    np.testing.assert_allclose(zero.total, 3 * (beta @ beta) ** 2 / (4 * d ** 2), rtol=1e-12)
+
+
+def test_initial_kernel_is_the_network_tangent_kernel(small):
+    data, net = small
+    X = data.X[:6]
+    H = X @ net.W0.T
+    J = (1 + net.eps * H)[:, :, None] * X[:, None, :]       # d phi(w_i.x) / d w_i, shape (P, N, d)
+    K_net = np.einsum("pnd,qnd->pq", J, J) / net.N
+    np.testing.assert_allclose(lr.initial_kernel(X, X, net.eps, net.w_bar0, net.M0), K_net, rtol=1e-10)
+    K_inf = lr.initial_kernel(X, X, 0.5)
+    G = X @ X.T
+    np.testing.assert_allclose(K_inf, G + 0.25 * G ** 2, rtol=1e-12)
+
+
+def test_large_alpha_recursion_is_the_linearised_model(small):
+    data, net = small
+    h = lr.train_recursion(data, net, 1e6, 300, eta0=0.1)    # gradient descent -> flow as eta0 -> 0
+    idx = np.searchsorted(h.t, [20.0, 100.0, 299.0])
+    train, test = lr.lazy_limit_losses(data, net, h.t[idx])
+    np.testing.assert_allclose(h.train[0, idx], train, rtol=2e-3)
+    np.testing.assert_allclose(h.test[0, idx], test, rtol=2e-3)
+
+
+def test_lazy_limit_at_infinite_time_is_ridgeless_kernel_regression(small):
+    data, net = small
+    train, test = lr.lazy_limit_losses(data, net, [np.inf])
+    assert train[0] < 1e-20
+    K = lr.initial_kernel(data.X, data.X, net.eps, net.w_bar0, net.M0)
+    a = np.linalg.solve(K, data.y)
+    rng = np.random.default_rng(1)
+    Xt = rng.standard_normal((300_000, data.d)) / np.sqrt(data.d)
+    pred = lr.initial_kernel(Xt, data.X, net.eps, net.w_bar0, net.M0) @ a
+    mc = np.mean((pred - 0.5 * (Xt @ data.beta) ** 2) ** 2)
+    assert abs(mc / test[0] - 1) < 0.03
+
+
+def test_log_spaced_steps_agree_with_unit_steps():
+    data = lr.make_teacher_data(20, 80, seed=1)
+    net = lr.make_network(20, 200, 0.2, seed=1)
+    ref = lr.train_recursion(data, net, 1.0, 3000, eta0=1.0)
+    fast = lr.train_recursion(data, net, 1.0, 3000, eta0=1.0, eta0_max=0.8 * lr.stability_limit(data, net),
+                              rel_step=0.02)
+    assert fast.t.size < ref.t.size / 4
+    for key in ("train", "test"):
+        interp = np.interp(fast.t, ref.t, getattr(ref, key)[0])
+        err = np.max(np.abs(getattr(fast, key)[0] - interp)) / getattr(ref, key)[0, 0]
+        assert err < 0.01, (key, err)
+
+
+def test_early_dynamics_do_not_depend_on_alpha(small):
+    data, net = small
+    h = lr.train_recursion(data, net, [4.0, 30.0, 1e4], 2, eta0=0.25)
+    for key in ("train", "test"):
+        v = getattr(h, key)[:, -1]
+        dev = np.abs(v / v[-1] - 1)
+        assert dev.max() < 0.02, key
+        assert 5 < dev[0] / dev[1] < 10, key        # departure from the lazy curve ~ 1/alpha (30/4 = 7.5)
+
+
+def test_time_grid_reaches_t_max_with_bounded_steps():
+    steps = lr.time_grid(1e4, eta0=1.0, eta0_max=20.0, rel_step=0.05)
+    assert abs(steps.sum() - 1e4) < 1e-6
+    assert steps.max() <= 20.0 and steps.min() > 0
+    assert np.all(np.diff(steps[:-1]) >= -1e-12)
+
+
+def test_crossing_time_of_an_exponential():
+    t = np.linspace(0, 100, 100_001)
+    assert abs(lr.crossing_time(t, np.exp(-t / 10), 0.1) - 10 * np.log(10)) < 1e-2
+    assert np.isnan(lr.crossing_time(t, np.ones_like(t), 0.5))
+
+
+def test_diagnostics_follow_their_definitions(small):
+    data, net = small
+    h = lr.train_recursion(data, net, 0.5, 200, eta0=1.0, keep_state=True)
+    dM = h.M[0] - net.M0
+    bb = np.outer(data.beta, data.beta)
+    cos = np.sum(dM * bb) / (np.linalg.norm(dM) * np.linalg.norm(bb))
+    np.testing.assert_allclose(h.alignment[0, -1], cos, rtol=1e-10)
+    np.testing.assert_allclose(h.weight_norm[0, -1], np.sqrt(np.trace(h.M[0])), rtol=1e-12)
+    terms = lr.population_loss_terms(h.w_bar[0] - net.w_bar0, dM, data.beta, 0.5, net.eps)
+    np.testing.assert_allclose(h.test[0, -1], terms.total, rtol=1e-10)
+
+
+def test_too_large_step_raises_divergence_error(small):
+    data, net = small
+    with pytest.raises(ld.DivergenceError, match="eta0"):
+        lr.train_recursion(data, net, 1.0, 1e5, eta0=500.0)
+
+
+def test_modular_addition_fits_the_training_pairs():
+    res = lm.train_modular_addition(p=11, alphas=[0.5], width=32, steps=200, seed=0)
+    assert res.test_acc.shape == (1, res.steps.size)
+    assert res.train_acc[0, -1] > 0.9
+
+
+def test_exercise_checks_accept_the_reference_and_reject_a_wrong_answer():
+    def good_step(w_bar, M, g, G, c, eps):
+        A = np.eye(len(w_bar)) - c * eps * G
+        Aw = A @ w_bar
+        return A @ M @ A.T - c * (np.outer(Aw, g) + np.outer(g, Aw)) + c ** 2 * np.outer(g, g)
+
+    assert check_second_moment_step(good_step).passed
+    assert not check_second_moment_step(lambda w, M, g, G, c, e: M).passed
+    assert check_population_loss(lambda dw, dM, b, a, e: lr.population_loss_terms(dw, dM, b, a, e).total).passed
+
+    def stub(*args):
+        raise NotImplementedError("write the update")
+
+    res = check_population_loss(stub)
+    assert not res.passed and "not implemented yet" in res.message
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda d, n: lr.make_teacher_data(0, 10), ValueError, "d must be an integer >= 1"),
+    (lambda d, n: lr.make_teacher_data(5, 0), ValueError, "P must be an integer >= 1"),
+    (lambda d, n: lr.make_network(5, -2), ValueError, "N must be an integer >= 1"),
+    (lambda d, n: lr.make_network(5, 3, eps=float("nan")), ValueError, "eps must be a finite"),
+    (lambda d, n: lr.make_teacher_data(5, 3, seed=-1), ValueError, "seed must be"),
+    (lambda d, n: lr.train_recursion(d, n, 0.0, 10), ValueError, "alpha must hold finite values > 0"),
+    (lambda d, n: lr.train_recursion(d, n, "big", 10), TypeError, "alpha must be"),
+    (lambda d, n: lr.train_recursion(d, n, 1.0, -5), ValueError, "t_max must hold finite values > 0"),
+    (lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=-1.0), ValueError, "eta0 must be > 0"),
+    (lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=2.0, eta0_max=1.0), ValueError, "eta0_max must be >= 2"),
+    (lambda d, n: lr.train_recursion(d, n, [1.0, 2.0], [5, 6, 7]), ValueError, "alpha, eps and t_max must"),
+    (lambda d, n: lr.train_recursion(d, n, 1.0, 10, stop_below=2.0), ValueError, "stop_below must be"),
+    (lambda d, n: lr.train_recursion("data", n, 1.0, 10), TypeError, "data must be a TeacherData"),
+    (lambda d, n: lr.train_recursion(d, lr.make_network(3, 4), 1.0, 10), ValueError, "net must have input dimension"),
+    (lambda d, n: lr.train_full_network(d, n, 1.0, -1), ValueError, "steps must be an integer >= 0"),
+    (lambda d, n: lr.initial_kernel(np.ones((3, 4)), np.ones((2, 5)), 0.1), ValueError, "X2 must have 4 columns"),
+    (lambda d, n: lr.population_loss_terms(np.ones(3), np.ones((2, 2)), np.ones(3), 1.0, 0.1), ValueError, "dw_bar must have shape"),
+    (lambda d, n: lr.population_loss_terms(np.ones(2), np.eye(2), np.ones(2), -1.0, 0.1), ValueError, "alpha must be finite and > 0"),
+    (lambda d, n: lr.lazy_limit_losses(d, n, [-1.0]), ValueError, "times must be"),
+    (lambda d, n: lr.crossing_time([0, 1, 2], [1.0, 0.5], 0.1), ValueError, "loss must have 3 time points"),
+    (lambda d, n: lr.network_output(np.ones((2, 3)), np.ones((4, 3)), 1.0, np.inf), ValueError, "eps must be a finite"),
+    (lambda d, n: lm.train_modular_addition(p=1), ValueError, "p must be an integer >= 3"),
+    (lambda d, n: lm.train_modular_addition(p=7, train_fraction=1.5), ValueError, "train_fraction must be"),
+    (lambda d, n: lm.train_modular_addition(p=7, alphas=[0.0]), ValueError, "alphas must hold finite values > 0"),
+])
+def test_bad_arguments_raise_errors_that_name_them(small, call, exc, match):
+    data, net = small
+    with pytest.raises(exc, match=match):
+        call(data, net)
