@@ -60,7 +60,7 @@ def test_chapter_has_one_title_and_ends_with_verified_asserts(path):
     assert len(re.findall(r"^# ", md, flags=re.M)) == 1, "exactly one H1 title per chapter"
     assert "## What we verified" in md
     assert re.search(r"^assert ", code, flags=re.M), "the chapter must assert its claims"
-    assert "{bibliography}" in md
+    assert "{footbibliography}" in md and "{cite" not in md, "chapters cite with {footcite} (see _config.yml)"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)

@@ -132,12 +132,6 @@ def test_too_large_step_raises_divergence_error(small):
         lr.train_recursion(data, net, 1.0, 1e5, eta0=500.0)
 
 
-def test_modular_addition_fits_the_training_pairs():
-    res = lm.train_modular_addition(p=11, alphas=[0.5], width=32, steps=200, seed=0)
-    assert res.test_acc.shape == (1, res.steps.size)
-    assert res.train_acc[0, -1] > 0.9
-
-
 def test_exercise_checks_accept_the_reference_and_reject_a_wrong_answer():
     def good_step(w_bar, M, g, G, c, eps):
         A = np.eye(len(w_bar)) - c * eps * G

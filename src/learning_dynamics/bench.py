@@ -159,6 +159,23 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
         lambda: dl.train(tree, reduce_outputs=False, **kw),
     ))
 
+    from . import lazy_rich as lr
+    from . import lazy_rich_modular as lm
+
+    teacher = lr.make_teacher_data(100, 550, seed=0)
+    committee = lr.make_network(100, 500, 0.02, seed=0)
+    pairs.append((
+        "03 lazy-rich", "200 GD steps (t = 1000, eta0 = 5): exact (w_bar, M) recursion vs width-500 network",
+        lambda: lr.train_recursion(teacher, committee, 1.0, 1000, eta0=5.0),
+        lambda: lr.train_full_network(teacher, committee, 1.0, 200, eta0=5.0),
+    ))
+    mod = dict(alphas=(0.25, 0.5, 1.0, 2.0), steps=500)
+    pairs.append((
+        "03 lazy-rich", "modular addition, 4 alphas x 500 steps: stacked hand-written gradients vs autograd",
+        lambda: lm.train_modular_addition(**mod),
+        lambda: lm.train_modular_addition_autograd(**mod),
+    ))
+
     from . import xor_clusters as xc
 
     cfg = xc.XORConfig(signal=9.0)

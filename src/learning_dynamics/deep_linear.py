@@ -16,8 +16,8 @@ The chapter follows Saxe, McClelland & Ganguli (ICLR 2014; PNAS 2019) and derive
 * code hyper-parameters map to ``tau`` (:func:`tau_from_hyperparameters`) and large steps
   need the discrete-time half-time of eq. (dl-discrete), :func:`discrete_half_time`.
 
-Closed forms live in :mod:`learning_dynamics.deep_linear_theory` and data sets in
-:mod:`learning_dynamics.deep_linear_data`; both are re-exported here, so `deep_linear` is the chapter's API.
+Closed forms live in ``learning_dynamics.deep_linear_theory`` and data sets in
+``learning_dynamics.deep_linear_data``; both are re-exported here, so `deep_linear` is the chapter's API.
 
 Conventions (the book's): the loss is ``L = 1/2 sum_mu ||y_mu - W x_mu||^2`` (a *sum* over the
 ``P`` examples), inputs are the columns of ``x`` (``d x P``), targets the columns of ``y``

@@ -94,7 +94,7 @@ def plot_decision_planes(run, steps, seed_index: int = 0, axes=None, extent: flo
 
 
 def plot_alignment(run, axes=None):
-    """Mean |cos(w_j, mu_k)| for positive/negative neurons (left) and delta1, delta2 (right)."""
+    """Mean ``|cos(w_j, mu_k)|`` for positive/negative neurons (left) and delta1, delta2 (right)."""
     run = _check_run(run)
     if axes is None:
         _, axes = new_figure(1, 2, width=11, height=3.8)
