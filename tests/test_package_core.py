@@ -70,6 +70,14 @@ def test_threads_never_exceed_available_cores():
     assert ld.configure_threads(max_threads=1) == 1
 
 
+def test_single_threaded_limits_and_restores_threads():
+    before = torch.get_num_threads()
+    with ld.device.single_threaded():
+        assert torch.get_num_threads() == 1
+        np.linalg.eigvalsh(np.eye(50))  # BLAS still works inside
+    assert torch.get_num_threads() == before
+
+
 def _labelled_figure(title="t", xlabel="x", ylabel="y"):
     fig, ax = ld.new_figure()
     ax.plot([0, 1], [0, 1], label="line")

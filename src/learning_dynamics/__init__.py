@@ -14,7 +14,7 @@ One module per concept:
 """
 from __future__ import annotations
 
-from .device import available_cores, configure_threads, get_device
+from .device import available_cores, configure_threads, get_device, single_threaded
 from .plotting import PALETTE, THEORY_STYLE, new_figure, show_figure, use_book_style
 from .progress import progress
 from .seeding import make_rng, seed_everything
@@ -35,6 +35,7 @@ __all__ = [
     "seed_everything",
     "setup_chapter",
     "show_figure",
+    "single_threaded",
     "use_book_style",
 ]
 

@@ -6,13 +6,16 @@ rounding error across machines.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+from typing import Callable, Iterator
 
 import torch
 
 from .validation import check_bool, check_int
 
-__all__ = ["get_device", "configure_threads", "available_cores"]
+__all__ = ["get_device", "configure_threads", "available_cores", "single_threaded"]
 
 
 def available_cores() -> int:
@@ -57,3 +60,43 @@ def configure_threads(max_threads: int | None = None) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+def _openblas_thread_functions() -> tuple[Callable, Callable] | None:
+    """``(set_num_threads, get_num_threads)`` of the OpenBLAS that numpy loaded, if any (Linux only)."""
+    try:
+        with open("/proc/self/maps") as fh:
+            libs = sorted({w for w in fh.read().split() if "openblas" in w and w.endswith(".so")})
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            for prefix in ("scipy_openblas_", "openblas_"):
+                for suffix in ("64_", ""):
+                    if hasattr(lib, f"{prefix}set_num_threads{suffix}"):
+                        return (getattr(lib, f"{prefix}set_num_threads{suffix}"),
+                                getattr(lib, f"{prefix}get_num_threads{suffix}"))
+    except (OSError, AttributeError):  # other platforms: leave BLAS alone
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch and numpy's OpenBLAS on one thread inside the block, then restore.
+
+    Long loops of small matrix products (the exact recursions of chapter 3) run
+    several times faster on one thread than on two competing ones, and do not
+    oversubscribe a shared 2-core machine.  Where numpy's BLAS cannot be reached
+    (not OpenBLAS, not Linux), only torch is limited.
+    """
+    torch_threads = torch.get_num_threads()
+    blas = _openblas_thread_functions()
+    old_blas = blas[1]() if blas else None
+    torch.set_num_threads(1)
+    if blas:
+        blas[0](1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(torch_threads)
+        if blas:
+            blas[0](old_blas)

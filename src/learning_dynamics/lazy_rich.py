@@ -22,12 +22,11 @@ numpy float64 throughout.  The input dimension is ``d`` (the paper's ``D``).
 """
 from __future__ import annotations
 
-import contextlib
-import ctypes
 from dataclasses import dataclass
 
 import numpy as np
 
+from .device import single_threaded
 from .plotting import PALETTE, THEORY_STYLE, new_figure
 from .validation import (
     check_array,
@@ -64,38 +63,6 @@ __all__ = [
     "plot_phase_diagram",
     "explorer",
 ]
-
-
-@contextlib.contextmanager
-def _single_thread_blas():
-    """Run numpy's bundled OpenBLAS on one thread (many small GEMMs; robust on a shared 2-core machine)."""
-    setter = getter = None
-    try:
-        with open("/proc/self/maps") as fh:
-            libs = sorted({w for w in fh.read().split() if "openblas" in w and w.endswith(".so")})
-        for path in libs:
-            lib = ctypes.CDLL(path)
-            for prefix in ("scipy_openblas_", "openblas_"):
-                for suffix in ("64_", ""):
-                    if hasattr(lib, f"{prefix}set_num_threads{suffix}"):
-                        setter = getattr(lib, f"{prefix}set_num_threads{suffix}")
-                        getter = getattr(lib, f"{prefix}get_num_threads{suffix}")
-                        break
-                if setter is not None:
-                    break
-            if setter is not None:
-                break
-    except (OSError, AttributeError):  # pragma: no cover - other platforms: leave BLAS alone
-        setter = None
-    if setter is None:
-        yield
-        return
-    old = getter()
-    setter(1)
-    try:
-        yield
-    finally:
-        setter(old)
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -375,7 +342,7 @@ def monte_carlo_test_loss(dw_bar, dM, beta, alpha, eps, *, n_samples: int = 1_00
     chunk = check_int("chunk", chunk, minimum=1)
     rng = np.random.default_rng([check_seed("seed", seed), 3])
     total, done = 0.0, 0
-    with _single_thread_blas():
+    with single_threaded():
         while done < n_samples:
             m = min(chunk, n_samples - done)
             X = rng.standard_normal((m, d)) / np.sqrt(d)
@@ -473,7 +440,7 @@ def train_recursion(data: TeacherData, net: Committee, alpha, t_max, *, eps=None
     keep_state : bool
         Return the final ``w_bar`` and ``M``.
     """
-    with _single_thread_blas(), np.errstate(over="ignore", invalid="ignore"):
+    with single_threaded(), np.errstate(over="ignore", invalid="ignore"):
         return _train_recursion(data, net, alpha, t_max, eps, eta0, eta0_max, rel_step, stop_below, keep_state)
 
 
@@ -595,12 +562,8 @@ def train_full_network(data: TeacherData, net: Committee, alpha: float, steps: i
         f0 = f(W)
     eta = eta0 * N / alpha ** 2
     losses = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)          # small matrices: one thread is faster and robust on shared machines
-    try:
+    with single_threaded():           # small matrices: one thread is faster and robust on shared machines
         _full_network_loop(f, W, f0, y, eta, eta0, steps, losses)
-    finally:
-        torch.set_num_threads(threads)
     return np.array(losses), W.detach().numpy().copy()
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .device import single_threaded
 from .plotting import PALETTE, new_figure
 from .validation import check_bool, check_choice, check_finite_loss, check_float, check_int, check_seed
 
@@ -168,12 +169,8 @@ def train_modular_addition(p: int = 23, *, alphas=(0.5, 1.0, 2.0), width: int = 
         p, alphas, width, train_fraction, steps, eta0, record_every, seed, centred)
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)            # the matrices are tiny: one thread is fastest and avoids oversubscription
-    try:
+    with single_threaded():             # the matrices are tiny: one thread is fastest and avoids oversubscription
         return _train_stacked(torch, data, al, width, steps, eta0, record_every, centred, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train_stacked(torch, data, al, width, steps, eta0, record_every, centred, seed) -> ModularResult:
