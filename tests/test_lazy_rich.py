@@ -6,7 +6,6 @@ import pytest
 
 import learning_dynamics as ld
 from learning_dynamics import lazy_rich as lr
-from learning_dynamics import lazy_rich_modular as lm
 from learning_dynamics.exercises.lazy_rich import check_population_loss, check_second_moment_step
 
 
@@ -171,9 +170,6 @@ def test_exercise_checks_accept_the_reference_and_reject_a_wrong_answer():
     (lambda d, n: lr.lazy_limit_losses(d, n, [-1.0]), ValueError, "times must be"),
     (lambda d, n: lr.crossing_time([0, 1, 2], [1.0, 0.5], 0.1), ValueError, "loss must have 3 time points"),
     (lambda d, n: lr.network_output(np.ones((2, 3)), np.ones((4, 3)), 1.0, np.inf), ValueError, "eps must be a finite"),
-    (lambda d, n: lm.train_modular_addition(p=1), ValueError, "p must be an integer >= 3"),
-    (lambda d, n: lm.train_modular_addition(p=7, train_fraction=1.5), ValueError, "train_fraction must be"),
-    (lambda d, n: lm.train_modular_addition(p=7, alphas=[0.0]), ValueError, "alphas must hold finite values > 0"),
 ])
 def test_bad_arguments_raise_errors_that_name_them(small, call, exc, match):
     data, net = small

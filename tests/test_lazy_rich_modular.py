@@ -72,6 +72,7 @@ BAD = [
     (lambda: lm.train_modular_addition(p=7.5), TypeError, "p must be"),
     (lambda: lm.train_modular_addition(p=7, alphas=[]), ValueError, "alphas must"),
     (lambda: lm.train_modular_addition(p=7, alphas=[-1.0]), ValueError, "alphas must"),
+    (lambda: lm.train_modular_addition(p=7, alphas=[0.0]), ValueError, "alphas must hold finite values > 0"),
     (lambda: lm.train_modular_addition(p=7, alphas=[np.nan]), ValueError, "alphas must"),
     (lambda: lm.train_modular_addition(p=7, alphas=["x"]), TypeError, "alphas must"),
     (lambda: lm.train_modular_addition(p=7, width=0), ValueError, "width must"),
