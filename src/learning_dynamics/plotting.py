@@ -23,6 +23,7 @@ __all__ = [
     "new_figure",
     "show_figure",
     "figure_html",
+    "log_time_axis",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black first reserved for theory.
@@ -148,3 +149,32 @@ def show_figure(fig, alt: str, caption: str | None = None, *, check: bool = True
     obj = _Figure(fig, alt, caption)
     plt.close(fig)
     display(obj)
+
+
+def log_time_axis(ax, label: str = "training step $t$", *, y_log: bool = False,
+                  ylabel: str | None = None):
+    """Put time on a logarithmic x axis with the book's label conventions.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to format.
+    label : str
+        The x label, with units ("training step $t$", "time $t/\\tau$").
+    y_log : bool
+        Also make the y axis logarithmic.
+    ylabel : str, optional
+        The y label, if it is to be set here.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, for chaining.
+    """
+    ax.set_xscale("log")
+    if y_log:
+        ax.set_yscale("log")
+    ax.set_xlabel(label)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    return ax
