@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from learning_dynamics.bench import execute_notebook
-from learning_dynamics.student_edition import find_exercises, make_stub, student_notebook
+from learning_dynamics.book.bench import execute_notebook
+from learning_dynamics.book.student_edition import find_exercises, make_stub, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-SCRIPT = ("from learning_dynamics.bench import speedups\n"
+SCRIPT = ("from learning_dynamics.book.bench import speedups\n"
           "names = []\n"
           "for chapter, what, fast, slow in speedups():\n"
           "    fast(); names.append(chapter)\n"

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m learning_dynamics.bench            # all chapters, 2 cores
-    .venv/bin/python -m learning_dynamics.bench --cores 1  # a harsher machine
+    .venv/bin/python -m learning_dynamics.book.bench            # all chapters, 2 cores
+    .venv/bin/python -m learning_dynamics.book.bench --cores 1  # a harsher machine
 
 For each chapter it reports wall time, CPU time and peak memory of the kernel that
 executed it (pinned to ``--cores`` CPU cores, so threads cannot use more), writes
@@ -102,7 +102,7 @@ def _execute_in_this_process(path: Path, cores: int) -> dict:
 
 def run_chapter(path: Path, *, cores: int = 2) -> ChapterRun:
     """Execute one chapter in a fresh process and kernel, pinned to ``cores`` CPUs."""
-    cmd = [sys.executable, "-m", "learning_dynamics.bench", "--execute", str(path), "--cores", str(cores)]
+    cmd = [sys.executable, "-m", "learning_dynamics.book.bench", "--execute", str(path), "--cores", str(cores)]
     env = {**os.environ, "LEARNING_DYNAMICS_PROGRESS": "0", "MPLBACKEND": "Agg"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -129,7 +129,7 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
         Zero-argument callables run at the chapter's own size.
     """
     pairs = []
-    from . import linearisation as lin
+    from .. import linearisation as lin
 
     data = lin.make_teacher_data(64, 8, seed=0)
     p0 = lin.init_params(8, 256, seed=1)
@@ -140,7 +140,7 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
         lambda: lin.train(data, p0, alpha=1.0, eta0=1.0, steps=1000, checkpoints=[1000], model="linearised"),
     ))
 
-    from . import deep_linear as dl
+    from .. import deep_linear as dl
     import numpy as np
 
     toy = dl.toy_data()
@@ -159,8 +159,8 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
         lambda: dl.train(tree, reduce_outputs=False, **kw),
     ))
 
-    from . import lazy_rich as lr
-    from . import lazy_rich_modular as lm
+    from .. import lazy_rich as lr
+    from .. import lazy_rich_modular as lm
 
     teacher = lr.make_teacher_data(100, 550, seed=0)
     committee = lr.make_network(100, 500, 0.02, seed=0)
@@ -176,7 +176,7 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
         lambda: lm.train_modular_addition_autograd(**mod),
     ))
 
-    from . import xor_clusters as xc
+    from .. import xor_clusters as xc
 
     cfg = xc.XORConfig(signal=9.0)
     rng = xc.make_rng(0)

@@ -8,7 +8,7 @@ by ``raise NotImplementedError(hint)``, so the self-check in the next cell print
 
 Run from the repository root::
 
-    .venv/bin/python -m learning_dynamics.student_edition
+    .venv/bin/python -m learning_dynamics.book.student_edition
 
 which writes ``student/chapters/*.ipynb`` and builds ``student/_build/html``
 (``--no-html`` skips the build).
