@@ -3,7 +3,7 @@
 Colab renders neither MyST directives nor JupyterLab extensions, so each chapter
 gets a generated copy in ``colab/`` (where the book's Colab launch button points):
 the same code cells, Markdown converted by
-:class:`learning_dynamics.book.myst_markdown.MystToMarkdown`, a caption under each
+``learning_dynamics.book.myst_markdown.MystToMarkdown``, a caption under each
 figure cell, and the reference solutions' code collapsed (Colab's ``#@title`` form
 view). The copies are regenerated, never edited; ``tests/test_colab.py`` fails when
 one is stale. Regenerate them all from the repository root with::

@@ -7,11 +7,14 @@ it installs the package from this repository at the release tag
 pins ``torch`` to the build already installed, so pip never replaces Colab's
 CUDA-enabled PyTorch. Where no PyTorch is installed it takes the CPU wheel.
 
-Rewrite cell 0 of every chapter (after merging chapters, or after a version bump)::
+The same command also marks each reference-solution code cell (tag ``solution``)
+``jupyter.source_hidden``, so JupyterLab shows it collapsed, like the book's
+dropdowns. Rewrite cell 0 of every chapter (after merging chapters, or after a
+version bump)::
 
     python -m learning_dynamics.book.install_cell
 
-``--check`` only reports chapters whose cell differs and exits 1 if any do.
+``--check`` only reports chapters that differ and exits 1 if any do.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from pathlib import Path
 __all__ = ["release_tag", "repository_url", "install_source", "install_cell", "main"]
 
 TAG = "remove-cell"
+SOLUTION_TAG = "solution"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 _TEMPLATE = '''\
 # Not in the repository's environment (e.g. on Colab)? Install the book's helper
@@ -74,7 +78,9 @@ def install_source(root: Path) -> str:
 def install_cell(root: Path) -> dict:
     """The install cell as a notebook cell dict (hidden in the book)."""
     source = install_source(root)
-    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": [TAG]},
+    # Hidden in the book (tag) and collapsed in JupyterLab (source_hidden).
+    metadata = {"jupyter": {"source_hidden": True}, "tags": [TAG]}
+    return {"cell_type": "code", "execution_count": None, "metadata": metadata,
             "outputs": [], "source": source.splitlines(keepends=True)}
 
 
@@ -91,22 +97,39 @@ def _is_install_cell(cell: dict) -> bool:
     return cell["cell_type"] == "code" and TAG in tags
 
 
-def apply(root: Path, *, check: bool = False) -> list[Path]:
-    """Rewrite (or, with ``check``, only compare) cell 0 of every chapter.
+def _hide_solution_code(nb: dict) -> bool:
+    """Mark solution code cells ``source_hidden``; True if anything changed."""
+    changed = False
+    for cell in nb["cells"]:
+        metadata = cell.get("metadata", {})
+        if cell["cell_type"] == "code" and SOLUTION_TAG in metadata.get("tags", []):
+            jupyter = metadata.setdefault("jupyter", {})
+            changed |= jupyter.get("source_hidden") is not True
+            jupyter["source_hidden"] = True
+    return changed
 
-    Returns the chapters whose cell 0 differed.
+
+def apply(root: Path, *, check: bool = False) -> list[Path]:
+    """Rewrite (or, with ``check``, only compare) cell 0 and the solution cells.
+
+    Returns the chapters that differed.
     """
     root = Path(root)
     cell, changed = install_cell(root), []
     for path in sorted((root / "chapters").glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         first = nb["cells"][0] if nb["cells"] else None
-        if first is not None and {k: v for k, v in first.items() if k != "id"} == cell:
+        current = first is not None and (
+            {k: v for k, v in first.items() if k != "id"} == cell)
+        hidden = _hide_solution_code(nb)
+        if current and not hidden:
             continue
         changed.append(path)
         if check:
             continue
-        if first is not None and _is_install_cell(first):
+        if current:
+            pass
+        elif first is not None and _is_install_cell(first):
             nb["cells"][0] = _with_id(cell, first.get("id"))
         else:
             nb["cells"].insert(0, cell)

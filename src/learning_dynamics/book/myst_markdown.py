@@ -1,7 +1,7 @@
 """Turn the chapters' MyST Markdown into plain Markdown that Colab renders.
 
 Colab renders CommonMark with ``$``/``$$`` maths and a little HTML, but no MyST:
-no directives, no roles, no labelled equations. :class:`MystToMarkdown` rewrites
+no directives, no roles, no labelled equations. ``MystToMarkdown`` rewrites
 one Markdown cell at a time:
 
 * ``{exercise}`` becomes a heading, ``{solution}`` a collapsed ``<details>`` block,
@@ -86,9 +86,9 @@ class BookIndex:
     doc_titles : dict
         Docname -> title (its first ``#`` heading).
     references : dict
-        The bibliography (:func:`learning_dynamics.book.bibtex.read_bibliography`).
+        The bibliography (``learning_dynamics.book.bibtex.read_bibliography``).
     targets : dict
-        Label -> :class:`Target`, filled by a first, collecting pass.
+        Label -> ``Target``, filled by a first, collecting pass.
     citations : dict
         Docname -> citation keys in order of first use (filled by the same pass).
     """

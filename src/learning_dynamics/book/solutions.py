@@ -8,11 +8,11 @@ A chapter holds solutions in three forms:
   cell, tagged ``solution``, sits inside such a gate);
 * the bodies of code cells tagged ``solution``.
 
-:func:`strip_markdown` removes the first two from a Markdown cell, keeping the
-exercise statements; :func:`solution_fragments` turns what was removed into short
-plain-text runs (prose between maths and markup, and lines of code) that
-:func:`find_leaks` then searches for in any file: HTML (tags stripped), notebooks
-(sources and outputs) or plain text.
+``strip_markdown`` removes the first two from a Markdown cell, keeping the
+exercise statements; ``prose_fragments`` and ``code_fragments`` turn what was
+removed into short plain-text runs (prose between maths and markup, and lines of
+code) that ``find_leaks`` then searches for in any file: HTML (tags stripped),
+notebooks (sources and outputs) or plain text.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ student copy
 * the HTML is built with ``hide_solutions``, without launch buttons (they would
   open the full notebooks of the repository) and without repository buttons.
 
-:func:`solution_fragments` lists the removed text, and ``tests/test_student_edition.py``
+``solution_fragments`` lists the removed text, and ``tests/test_student_edition.py``
 scans every file the edition produces for it. The package's reference answers
 (``learning_dynamics/exercises/_answers/``) are never documented or copied.
 
