@@ -267,6 +267,11 @@ class MystToMarkdown:
             number = self.number("figure", options.get("name"))
             alt = options.get("alt", "figure")
             return f"![{alt}]({arg})\n\n**Figure {number}.** {self.convert(body)}"
+        if name == "image":
+            return f"![{options.get('alt', 'image')}]({arg})"
+        if name == "table":
+            number = self.number("table", options.get("name"))
+            return f"**Table {number}.** {self.inline(arg)}\n\n{self.convert(body)}"
         if name in ("code-block", "code", "code-cell", "sourcecode"):
             return f"```{arg}\n{body}\n```"
         if name in ("footbibliography", "bibliography"):
@@ -329,8 +334,10 @@ class MystToMarkdown:
             return cite_text(self.index.references, keys, textual=name.endswith(":t"))
         if name == "math":
             return f"${body}$"
-        if name in ("sub", "sup"):
+        if name in ("sub", "sup", "kbd"):
             return f"<{name}>{body}</{name}>"
+        if name == "guilabel":
+            return f"**{body}**"
         if name == "abbr":
             return re.sub(r"\s*\(.*\)$", "", body)
         if name in ("doc", "term", "eq", "numref", "ref", "prf:ref"):
@@ -354,7 +361,8 @@ class MystToMarkdown:
         if name == "eq":
             shown = f"({target.number})"
         elif name == "numref":
-            kind = "Fig." if target.kind == "figure" else target.kind.capitalize()
+            kind = {"figure": "Fig.", "table": "Table"}.get(target.kind,
+                                                             target.kind.capitalize())
             shown = (text or f"{kind} %s").replace("%s", target.number)
             shown = shown.replace("{number}", target.number)
         elif name == "prf:ref":
