@@ -5,11 +5,15 @@ chapter in headless Chromium (the system browser, driven by Playwright, every
 request off 127.0.0.1 blocked), and checks what a reader sees: no directive fences,
 role markup or equation labels; exercise statements visible; written solutions
 collapsed until their summary is clicked; reference-solution code hidden.
+The same check runs on the chapter's Colab copy with jupyterlab-myst switched off
+(Colab's renderer knows no MyST either), after showing that the chapter itself
+then displays raw markup.
 Screenshots land in ``_build/screenshots/``. Skips where no Chromium is installed,
 except under ``CI=true``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -30,6 +34,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "_build" / "screenshots"
 CHAPTER = "chapters/02_deep_linear.ipynb"
+COLAB_COPY = "colab/02_deep_linear.ipynb"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update"]
@@ -51,21 +56,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab on loopback, notebooks rendered in full (no cell virtualisation)."""
-    if shutil.which("jupyter-lab", path=str(Path(sys.executable).parent)) is None:
-        _unavailable("JupyterLab is not installed (pip install -e '.[lab]')")
-    home = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def _jupyterlab(home: Path, *, myst: bool):
+    """JupyterLab serving a copy of the chapter and its Colab copy (no autosave)."""
     settings = home / "settings" / "@jupyterlab"
     for plugin, values in (("notebook-extension/tracker", {"windowingMode": "none"}),
                            ("apputils-extension/notification", {"fetchNews": "false"}),
                            ("docmanager-extension/plugin", {"autosave": False})):
         (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
         (settings / f"{plugin}.jupyterlab-settings").write_text(json.dumps(values))
-    served = home / "served"  # a copy: nothing the browser does can touch the chapter
-    (served / "chapters").mkdir(parents=True)
-    shutil.copy2(ROOT / CHAPTER, served / CHAPTER)
+    if not myst:  # the plain Markdown renderer, as in Colab or a Jupyter without MyST
+        (home / "config" / "labconfig").mkdir(parents=True)
+        (home / "config" / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {"jupyterlab-myst": True}}))
+    served = home / "served"  # copies: nothing the browser does can touch the repo
+    for path in (CHAPTER, COLAB_COPY):
+        (served / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, served / path)
     port = _free_port()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
@@ -77,29 +84,32 @@ def lab(tmp_path_factory):
            f"--LabApp.workspaces_dir={home / 'workspaces'}",
            "--LabApp.news_url=", "--LabApp.check_for_updates_class="
            "jupyterlab.NeverCheckForUpdate"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=open(home / "lab.log", "w"))
-    url = f"http://127.0.0.1:{port}"
+    with open(home / "lab.log", "w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        yield _wait_until_up(proc, f"http://127.0.0.1:{port}", home / "lab.log")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _wait_until_up(proc, url: str, log: Path) -> str:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-            break
+            return url
         except OSError:
             if proc.poll() is not None:
-                log = (home / "lab.log").read_text()[-3000:]
-                pytest.fail("JupyterLab exited:\n" + log)
+                pytest.fail("JupyterLab exited:\n" + log.read_text()[-3000:])
             time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("JupyterLab did not start within 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    pytest.fail("JupyterLab did not start within 120 s")
 
 
 @pytest.fixture(scope="module")
-def page(lab):
+def browser():
+    if shutil.which("jupyter-lab", path=str(Path(sys.executable).parent)) is None:
+        _unavailable("JupyterLab is not installed (pip install -e '.[lab]')")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -108,21 +118,41 @@ def page(lab):
     if exe is None:
         _unavailable("no Chromium found; install it with 'apt-get install -y chromium'")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, headless=True,
-                                    args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab)
-                      or r.request.url.startswith("data:") else r.abort())
-        tab = context.new_page()
-        tab.goto(f"{lab}/lab/tree/{CHAPTER}?token={TOKEN}",
-                 wait_until="domcontentloaded")
-        tab.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=90_000)
-        tab.wait_for_function("() => document.querySelectorAll("
-                              "'.jp-Notebook mjx-container, .jp-Notebook .katex')"
-                              ".length > 10", timeout=90_000)
+        chromium = p.chromium.launch(executable_path=exe, headless=True,
+                                     args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _open(browser, lab: str, path: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab)
+                  or r.request.url.startswith("data:") else r.abort())
+    tab = context.new_page()
+    workspace = re.sub(r"\W", "-", path)  # one workspace per notebook: no restored tabs
+    tab.goto(f"{lab}/lab/workspaces/{workspace}/tree/{path}?reset&token={TOKEN}",
+             wait_until="domcontentloaded")
+    tab.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=90_000)
+    tab.wait_for_function("() => document.querySelectorAll("
+                          "'.jp-Notebook mjx-container, .jp-Notebook .katex')"
+                          ".length > 10", timeout=90_000)
+    return tab
+
+
+@pytest.fixture(scope="module")
+def page(browser, tmp_path_factory):
+    """The chapter in JupyterLab with jupyterlab-myst (Binder, the ``lab`` extra)."""
+    with _jupyterlab(tmp_path_factory.mktemp("lab"), myst=True) as lab:
+        tab = _open(browser, lab, CHAPTER)
         yield tab
-        context.close()
-        browser.close()
+        tab.context.close()
+
+
+@pytest.fixture(scope="module")
+def plain(browser, tmp_path_factory):
+    """JupyterLab with jupyterlab-myst disabled: the plain renderer Colab also has."""
+    with _jupyterlab(tmp_path_factory.mktemp("plain"), myst=False) as lab:
+        yield lab
 
 
 def _solutions() -> tuple[list[str], list[str]]:
@@ -182,3 +212,36 @@ def test_reference_solution_code_is_hidden(page):
     for cell in hidden:
         body = [line.strip() for line in "".join(cell["source"]).splitlines()[3:]]
         assert not any(line and line in text for line in body if len(line) > 20)
+
+
+def _markdown_text(page) -> str:
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('.jp-MarkdownCell'))"
+        ".map(c => c.innerText).join('\\n')")
+
+
+def test_colab_copy_renders_cleanly_where_the_chapter_does_not(browser, plain):
+    """Without MyST support the chapter shows raw markup; its Colab copy does not."""
+    source = _open(browser, plain, CHAPTER)
+    raw_source = RAW.findall(_markdown_text(source))
+    source.context.close()
+    assert raw_source, "control: the plain renderer should show the chapter's raw MyST"
+
+    tab = _open(browser, plain, COLAB_COPY)
+    text = _markdown_text(tab)
+    raw = [m.group(0) for m in RAW.finditer(text)]
+    assert not raw, f"raw MyST in the Colab copy: {raw[:8]}"
+    tags = json.loads((ROOT / COLAB_COPY).read_text())
+    n_tags = sum("".join(c["source"]).count("\\tag{") for c in tags["cells"])
+    rendered = tab.evaluate("() => document.querySelectorAll('.jp-MarkdownCell "
+                            "mjx-container[display=\"true\"]').length")
+    assert "\\tag" not in text and rendered >= n_tags > 0
+    _, solutions = _solutions()
+    flat = " ".join(text.split())
+    assert not [s for s in solutions if s in flat], "solutions must start collapsed"
+    tab.evaluate("() => document.querySelectorAll('details')"
+                 ".forEach(d => d.open = true)")
+    opened = " ".join(_markdown_text(tab).split())
+    assert any(s in opened for s in solutions)
+    _screenshot(tab, "colab_copy_02_exercises_plain_renderer.png", "Exercises")
+    tab.context.close()
