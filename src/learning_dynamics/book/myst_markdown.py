@@ -331,7 +331,11 @@ class MystToMarkdown:
                 cited = self.index.citations[self.docname]
                 cited.extend(k for k in keys if k not in cited)
                 return ""
-            return cite_text(self.index.references, keys, textual=name.endswith(":t"))
+            try:
+                return cite_text(self.index.references, keys,
+                                 textual=name.endswith(":t"))
+            except KeyError as exc:
+                raise ValueError(f"{self.docname}: {exc.args[0]}") from None
         if name == "math":
             return f"${body}$"
         if name in ("sub", "sup", "kbd"):
