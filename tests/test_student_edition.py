@@ -158,3 +158,35 @@ def test_built_student_edition_leaks_no_solution_anywhere(tmp_path_factory):
         html = (out / "_build" / "html" / "chapters" / f"{path.stem}.html").read_text()
         for ex in find_exercises(_nb(path)):
             assert ex.function in html and "NotImplementedError" in html
+
+
+def _cell(kind: str, source: str, tags=()) -> dict:
+    cell = {"cell_type": kind, "metadata": {"tags": list(tags)}, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+def test_code_that_checks_a_solution_goes_with_it_but_the_self_check_stays():
+    solution = 'def f(x):\n    """Doc."""\n    # hint: square it\n    return x * x\n'
+    nb = {"cells": [
+        _cell("markdown", "```{exercise} A\n:label: a\n\nAsk.\n```\n\n"
+                          "```{solution} a\nThe answer is nine point five.\n```"),
+        _cell("code", "print('check of the written answer: 9.5')", ["hide-input"]),
+        _cell("markdown", "```{exercise} B\n:label: b\n\nCode it.\n```\n\n"
+                          "```{solution-start} b\n```"),
+        _cell("code", solution, ["solution"]),
+        _cell("code", "check_f(f)"),
+        _cell("markdown", "```{solution-end}\n```"),
+        _cell("code", "print('brute-force check of exercise B')"),
+        _cell("markdown", "## Summary"),
+        _cell("code", "print('kept')"),
+    ]}
+    sources = ["".join(c["source"]) for c in student_notebook(nb)["cells"]]
+    code = [s for s in sources if not s.startswith(("`", "#", "*"))]
+    assert [s for s in code if "check" in s or "kept" in s] == ["check_f(f)",
+                                                                  "print('kept')"]
+    assert any("raise NotImplementedError('square it')" in s for s in sources)
+    fragments = solution_fragments(nb)
+    assert "print('check of the written answer: 9.5')" in fragments
+    assert "The answer is nine point five." in fragments

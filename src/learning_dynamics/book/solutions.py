@@ -74,11 +74,15 @@ class Stripped:
         The solution text that was taken out.
     gated : bool
         Whether the cell ends inside a ``solution-start`` ... ``solution-end`` gate.
+    after_solution : bool
+        Whether the cell ends with a solution (``{solution}`` or ``{solution-end}``),
+        so that the code cells after it check that solution's claim.
     """
 
     kept: str
     removed: str
     gated: bool
+    after_solution: bool = False
 
 
 def strip_markdown(text: str, *, gated: bool = False) -> Stripped:
@@ -91,11 +95,13 @@ def strip_markdown(text: str, *, gated: bool = False) -> Stripped:
     kept: list[str] = []
     removed: list[str] = []
     lines = text.splitlines()
-    i = 0
+    i, last = 0, None
     while i < len(lines):
         match = _FENCE.match(lines[i])
         name = match["name"] if match else None
         end = MystToMarkdown._closing(lines, i, match["fence"]) if match else i
+        if name or lines[i].strip():
+            last = name or "text"
         if name == "solution-end":
             gated = False
         elif name in ("solution", "solution-start"):
@@ -109,7 +115,8 @@ def strip_markdown(text: str, *, gated: bool = False) -> Stripped:
             kept.extend(lines[i : end + 1])
         i = end + 1
     kept_text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
-    return Stripped(kept_text, "\n".join(removed), gated)
+    after = last in ("solution", "solution-end")
+    return Stripped(kept_text, "\n".join(removed), gated, after)
 
 
 def code_body(source: str) -> str:

@@ -8,7 +8,9 @@ student copy
   is ``raise NotImplementedError(hint)``, so the self-check in the next cell
   prints "not implemented yet — <hint>" until the student writes the function;
 * written solutions (``{solution}`` blocks) are removed, and so is everything
-  between ``{solution-start}`` and ``{solution-end}`` except the stub;
+  between ``{solution-start}`` and ``{solution-end}`` except the stub and its
+  self-check, and every code cell that follows a solution up to the next
+  Markdown cell (those cells check the solution's claim and print its numbers);
 * the HTML is built with ``hide_solutions``, without launch buttons (they would
   open the full notebooks of the repository) and without repository buttons.
 
@@ -158,13 +160,19 @@ def find_exercises(nb: dict) -> list[Exercise]:
 
 
 def _strip_cells(nb: dict) -> tuple[list[dict], list[str], list[str]]:
-    """Cells without solutions, plus the removed prose and the removed code."""
-    cells, prose, code, gated = [], [], [], False
-    for cell in nb["cells"]:
+    """Cells without solutions, plus the removed prose and the removed code.
+
+    Removed: written solutions, everything inside solution gates except the
+    stub and its self-check, and the code cells that follow a solution (they
+    check its claim, and print its numbers) up to the next Markdown cell.
+    """
+    checks = {ex.check_index for ex in find_exercises(nb)}
+    cells, prose, code, gated, after = [], [], [], False, False
+    for index, cell in enumerate(nb["cells"]):
         tags = cell.get("metadata", {}).get("tags", [])
         if cell["cell_type"] == "markdown":
             stripped = strip_markdown(_source(cell), gated=gated)
-            gated = stripped.gated
+            gated, after = stripped.gated, stripped.after_solution
             prose.append(stripped.removed)
             if stripped.kept.strip():
                 kept = stripped.kept.splitlines(keepends=True)
@@ -180,7 +188,9 @@ def _strip_cells(nb: dict) -> tuple[list[dict], list[str], list[str]]:
             tags = [t for t in tags if t != SOLUTION_TAG] + [STUB_TAG]
             stub["metadata"] = {**cell["metadata"], "tags": tags}
             cells.append(stub)
-        elif gated:
+        elif index in checks:
+            cells.append(cell)
+        elif gated or after:
             code.append(_source(cell))
         else:
             cells.append(cell)
