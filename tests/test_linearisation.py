@@ -83,7 +83,7 @@ def test_exercise_check_accepts_the_reference_solution():
     (lambda d, p: lin.init_params(0, 5), ValueError, "d must be an integer >= 1"),
     (lambda d, p: lin.init_params(3, -1), ValueError, "N must be an integer >= 1"),
     (lambda d, p: lin.make_teacher_data(10, 3, P_test=0), ValueError, "P_test must be"),
-    (lambda d, p: lin.train(d, p, alpha=0.0, eta0=1.0, steps=5), ValueError, "alpha must be > 0"),
+    (lambda d, p: lin.train(d, p, alpha=0.0, eta0=1.0, steps=5), ValueError, "alpha must be >= 0.001"),
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=-1.0, steps=5), ValueError, "eta0 must be > 0"),
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, model="kernel"), ValueError, "model must be one of"),
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, checkpoints=[9]), ValueError, "checkpoints must hold steps between 0 and 5"),

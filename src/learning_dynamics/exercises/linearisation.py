@@ -5,7 +5,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..linearisation import gd_residual_closed_form
+from ..linearisation.theory import gd_residual_closed_form
 from ._core import CheckResult, run_check
 
 __all__ = ["check_linearised_residual"]
