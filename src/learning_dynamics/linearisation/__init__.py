@@ -27,6 +27,7 @@ from .train import (
     LazyScaling,
     fit_power_law,
     lazy_scaling,
+    summarise_scaling,
     train,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "plot_lazy_scaling",
     "plot_training_curves",
     "stability_limit",
+    "summarise_scaling",
     "tangent_kernel",
     "train",
 ]

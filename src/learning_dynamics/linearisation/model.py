@@ -148,18 +148,22 @@ def jacobian(params: Params, x: np.ndarray) -> np.ndarray:
     return _jacobian(params, x)
 
 
-def vector_jacobian_product(params: Params, x: np.ndarray,
-                            residual: np.ndarray) -> np.ndarray:
-    """``J(theta)^T r`` without forming the Jacobian (the backward pass).
+def output_and_pullback(params: Params, x: np.ndarray):
+    """``g(theta, x)`` and the map ``r -> J(theta)^T r``, sharing one forward pass.
 
-    Internal: arguments are trusted (called from the training loop).
+    The backward pass of the network without forming the Jacobian.  Internal:
+    arguments are trusted (called from the training loop).
     """
     width = params.width
     hidden = np.tanh(x @ params.W.T)
-    grad_a = hidden.T @ residual / np.sqrt(width)
-    slope = (1.0 - hidden**2) * residual[:, None] * params.a / np.sqrt(width)
-    grad_W = slope.T @ x
-    return np.concatenate([grad_a, grad_W.ravel()])
+    output = hidden @ params.a / np.sqrt(width)
+
+    def pullback(residual: np.ndarray) -> np.ndarray:
+        grad_a = hidden.T @ residual / np.sqrt(width)
+        slope = (1.0 - hidden**2) * residual[:, None] * params.a / np.sqrt(width)
+        return np.concatenate([grad_a, (slope.T @ x).ravel()])
+
+    return output, pullback
 
 
 def tangent_kernel(params: Params, x1: np.ndarray,

@@ -31,7 +31,7 @@ from .model import (
     jacobian,
     kernel_memory_bytes,
     network_output,
-    vector_jacobian_product,
+    output_and_pullback,
 )
 from .theory import stability_limit
 
@@ -40,6 +40,7 @@ __all__ = [
     "LazyScaling",
     "train",
     "lazy_scaling",
+    "summarise_scaling",
     "fit_power_law",
     "MAX_STEPS",
     "ALPHA_RANGE",
@@ -113,14 +114,23 @@ class _Run:
         jac = self.jacobian0_test if test else self.jacobian0
         return self.alpha * (jac @ (theta - self.params0.flat()))
 
-    def gradient(self, theta: np.ndarray, residual: np.ndarray) -> np.ndarray:
-        """Gradient of ``(1/2P) sum r**2`` with respect to ``theta``."""
+    def residual_and_gradient(self, theta: np.ndarray):
+        """Training residuals ``f - y`` and a function giving the loss gradient.
+
+        For the network both share one forward pass; the gradient of
+        ``(1/2P) sum r**2`` is ``alpha J^T r / P``.
+        """
+        y, P = self.data.y_train, self.data.y_train.size
         if self.model == "network":
             params = self.params0.unflatten(theta)
-            back = vector_jacobian_product(params, self.data.x_train, residual)
+            output, pullback = output_and_pullback(params, self.data.x_train)
+            residual = self.alpha * (output - self.g0_train) - y
         else:
-            back = self.jacobian0.T @ residual
-        return self.alpha * back / residual.size
+            residual = self.alpha * (self.jacobian0 @ (theta - self.params0.flat())) - y
+
+            def pullback(r):
+                return self.jacobian0.T @ r
+        return residual, lambda: self.alpha * pullback(residual) / P
 
 
 def _prepare_run(data, params0, alpha, model) -> _Run:
@@ -206,7 +216,7 @@ def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: i
     theta = theta0.copy()
     train_loss, test_loss, weight_change = [], [], []
     for step in range(steps + 1):
-        residual = run.predict(theta) - data.y_train
+        residual, gradient = run.residual_and_gradient(theta)
         with np.errstate(over="ignore", invalid="ignore"):
             loss = 0.5 * np.mean(residual**2)
         check_finite_loss(loss, step, knob=f"eta0 = {eta0:g}", hint=hint)
@@ -217,7 +227,7 @@ def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: i
             moved = np.linalg.norm(theta - theta0) / np.linalg.norm(theta0)
             weight_change.append(moved)
         if step < steps:
-            theta = theta - eta * run.gradient(theta, residual)
+            theta = theta - eta * gradient()
     return History(t=checkpoints, train_loss=np.array(train_loss),
                    test_loss=np.array(test_loss), weight_change=np.array(weight_change),
                    f_test=run.predict(theta, test=True),
@@ -254,6 +264,41 @@ class LazyScaling:
     lin_test_loss: float
 
 
+def summarise_scaling(runs: dict, linearised: History) -> LazyScaling:
+    """Compare finished network runs with the linearised run: the 1/alpha diagnostics.
+
+    Parameters
+    ----------
+    runs : dict of float -> History
+        Network runs (``model="network"``) keyed by ``alpha``, all of the same length.
+    linearised : History
+        The linearised model's run of the same length (any ``alpha``: its predictions
+        do not depend on it, eq. (pre-function-gd)).
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError("runs must be a non-empty dict {alpha: History}; "
+                        f"got {type(runs).__name__}")
+    histories = list(runs.values())
+    if not all(isinstance(h, History) and h.model == "network" for h in histories):
+        raise TypeError("runs must map alpha to network History objects (see train)")
+    if not isinstance(linearised, History) or linearised.model != "linearised":
+        raise TypeError("linearised must be the History of a model='linearised' run")
+    lengths = {int(h.t[-1]) for h in histories} | {int(linearised.t[-1])}
+    if len(lengths) != 1:
+        raise ValueError("runs and linearised must end at the same step; "
+                         f"got {lengths}")
+    return LazyScaling(
+        alpha=np.array([float(alpha) for alpha in runs]),
+        lin_gap=np.array([np.sqrt(np.mean((h.f_test - linearised.f_test) ** 2))
+                          for h in histories]),
+        weight_change=np.array([h.weight_change[-1] for h in histories]),
+        kernel_change=np.array([h.kernel_change for h in histories]),
+        train_loss=np.array([h.train_loss[-1] for h in histories]),
+        test_loss=np.array([h.test_loss[-1] for h in histories]),
+        lin_test_loss=float(linearised.test_loss[-1]),
+    )
+
+
 def lazy_scaling(data: Dataset, params0: Params, alphas, *, eta0: float,
                  steps: int) -> LazyScaling:
     """Train the network at each ``alpha`` and the linearised model once; compare them.
@@ -266,18 +311,9 @@ def lazy_scaling(data: Dataset, params0: Params, alphas, *, eta0: float,
         check_alpha("alphas", float(alpha))
     linearised = train(data, params0, alpha=1.0, eta0=eta0, steps=steps,
                        checkpoints=[steps], model="linearised")
-    runs = [train(data, params0, alpha=float(alpha), eta0=eta0, steps=steps,
-                  checkpoints=[steps]) for alpha in alphas]
-    return LazyScaling(
-        alpha=alphas,
-        lin_gap=np.array([np.sqrt(np.mean((h.f_test - linearised.f_test) ** 2))
-                          for h in runs]),
-        weight_change=np.array([h.weight_change[-1] for h in runs]),
-        kernel_change=np.array([h.kernel_change for h in runs]),
-        train_loss=np.array([h.train_loss[-1] for h in runs]),
-        test_loss=np.array([h.test_loss[-1] for h in runs]),
-        lin_test_loss=float(linearised.test_loss[-1]),
-    )
+    runs = {float(alpha): train(data, params0, alpha=float(alpha), eta0=eta0,
+                                steps=steps, checkpoints=[steps]) for alpha in alphas}
+    return summarise_scaling(runs, linearised)
 
 
 def fit_power_law(x, y) -> float:
