@@ -171,3 +171,16 @@ def test_chapter_has_two_coding_exercises_one_in_pytorch(path):
         f"{path.name}: at least one coding exercise must use PyTorch"
     hintless = [s.splitlines()[0] for s in solutions if "# hint:" not in s]
     assert not hintless, f"{path.name}: solutions need a '# hint:' line: {hintless}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_reading_time_agrees_with_the_instructor_guide(path):
+    pattern = r"\*\*Reading time\*\*\s+about\s+(\d+)\s+minutes"
+    stated = re.search(pattern, _markdown(path))
+    assert stated, f"{path.name}: say '**Reading time** about N minutes' at the start"
+    guide = (ROOT / "pages" / "instructors.md").read_text()
+    row = re.search(rf"^\|\s*{{doc}}`\.\./chapters/{path.stem}`.*\|\s*(\d+) min /",
+                    guide, flags=re.M)
+    assert row, f"pages/instructors.md has no row for {path.stem} with 'N min / ...'"
+    assert row.group(1) == stated.group(1), \
+        f"{path.name}: {stated.group(1)} min, instructor guide: {row.group(1)} min"
