@@ -26,7 +26,8 @@ HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 RAW_TEX = re.compile(r"\$\$|\\begin\{|\\frac|\\mathrm|\\sum_|\\(?:eq)?ref\{")
 
 
@@ -80,10 +81,12 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the Python package 'playwright' is not installed (pip install -e '.[test]')")
+        _unavailable("the Python package 'playwright' is not installed "
+                     "(pip install -e '.[test]')")
     exe = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
     if exe is None:
-        _unavailable("no Chromium found; install it with 'apt-get install -y chromium' (Debian/Ubuntu)")
+        _unavailable("no Chromium found; install it with "
+                     "'apt-get install -y chromium' (Debian/Ubuntu)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         yield b
@@ -95,7 +98,8 @@ def page_factory(browser, server):
     contexts = []
 
     def make(color_scheme="light"):
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=color_scheme)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  color_scheme=color_scheme)
         contexts.append(ctx)
         external: list[str] = []
 
@@ -109,7 +113,8 @@ def page_factory(browser, server):
         ctx.route("**/*", route)
         page = ctx.new_page()
         errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("console",
+                lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         return page, errors, external
 
@@ -119,24 +124,31 @@ def page_factory(browser, server):
 
 
 def _wait_for_mathjax(page):
-    page.wait_for_function("() => window.MathJax === undefined || (window.MathJax.startup && "
-                           "window.MathJax.startup.document && window.MathJax.startup.promise)", timeout=20000)
+    page.wait_for_function("() => window.MathJax === undefined || "
+                           "(window.MathJax.startup && window.MathJax.startup.document "
+                           "&& window.MathJax.startup.promise)", timeout=20000)
     page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
 
 
 _PAGE_REPORT = """() => {
   const article = document.querySelector('article') || document.body;
   const clone = article.cloneNode(true);
-  clone.querySelectorAll('pre, code, .highlight, mjx-container, script, style, .cell_input').forEach(e => e.remove());
+  clone.querySelectorAll(
+    'pre, code, .highlight, mjx-container, script, style, .cell_input'
+  ).forEach(e => e.remove());
   return {
-    images: Array.from(document.images).map(i => ({src: i.currentSrc.slice(0, 80), ok: i.complete && i.naturalWidth > 0,
-                                                  alt: (i.getAttribute('alt') || '').trim()})),
+    images: Array.from(document.images).map(i => ({
+      src: i.currentSrc.slice(0, 80), ok: i.complete && i.naturalWidth > 0,
+      alt: (i.getAttribute('alt') || '').trim()})),
     math: document.querySelectorAll('mjx-container').length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
     text: clone.innerText,
-    errorOutputs: document.querySelectorAll('.output.traceback, .output.error, .output.stderr').length,
-    widgets: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
-    sidebar: Array.from(document.querySelectorAll('.bd-sidebar a')).map(a => a.getAttribute('href')),
+    errorOutputs: document.querySelectorAll(
+      '.output.traceback, .output.error, .output.stderr').length,
+    widgets: document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]').length,
+    sidebar: Array.from(document.querySelectorAll('.bd-sidebar a'))
+      .map(a => a.getAttribute('href')),
     links: Array.from(document.querySelectorAll('a')).map(a => a.href),
   };
 }"""
@@ -149,30 +161,38 @@ def test_page_renders_cleanly_offline(page_factory, server, path):
     _wait_for_mathjax(page)
     report = page.evaluate(_PAGE_REPORT)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / (path.replace("/", "_").replace(".html", ".png"))), full_page=True)
+    shot = SHOTS / path.replace("/", "_").replace(".html", ".png")
+    page.screenshot(path=str(shot), full_page=True)
 
     assert not errors, f"console errors on {path}: {errors}"
     assert not external, f"{path} tried to reach the network: {external}"
     bad_images = [i for i in report["images"] if not i["ok"] or not i["alt"]]
-    assert not bad_images, f"images not loaded or without alt text on {path}: {bad_images}"
-    assert report["mathErrors"] == 0, f"MathJax reported {report['mathErrors']} TeX errors on {path}"
+    assert not bad_images, \
+        f"images not loaded or without alt text on {path}: {bad_images}"
+    assert report["mathErrors"] == 0, \
+        f"MathJax reported {report['mathErrors']} TeX errors on {path}"
     raw = RAW_TEX.findall(report["text"])
     assert not raw, f"raw TeX left on {path}: {raw[:5]}"
     for marker in ("Traceback (most recent call last)", "NotImplementedError", "??"):
         assert marker not in report["text"], f"{marker!r} visible on {path}"
     assert report["errorOutputs"] == 0, f"{path} shows error or stderr output"
-    assert report["widgets"] == 0, f"{path} has a widget area that is dead without a kernel"
+    assert report["widgets"] == 0, \
+        f"{path} has a widget area that is dead without a kernel"
     chapters = [p for p in _toc_pages() if p.startswith("chapters/")]
     for ch in chapters:
-        assert ch == path or any(h and h.split("#")[0].endswith(ch.split("/")[-1]) for h in report["sidebar"]), \
+        listed = any(h and h.split("#")[0].endswith(ch.split("/")[-1])
+                     for h in report["sidebar"])
+        assert ch == path or listed, \
             f"sidebar on {path} does not list {ch}"
     if path.startswith("chapters/"):
         assert report["math"] > 0, f"no rendered equations on {path}"
         assert any(i["src"].startswith("data:image/png") or ".png" in i["src"]
                    for i in report["images"]), f"no figures on {path}"
         links = " ".join(report["links"])
-        for needle in ("mybinder.org", "colab.research.google.com", ".ipynb", "github.com/"):
-            assert needle in links, f"launch/download/repository button {needle!r} missing on {path}"
+        for needle in ("mybinder.org", "colab.research.google.com", ".ipynb",
+                       "github.com/"):
+            assert needle in links, \
+                f"launch/download/repository button {needle!r} missing on {path}"
 
 
 def test_search_finds_chapters(page_factory, server):
