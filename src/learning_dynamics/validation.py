@@ -234,6 +234,9 @@ def check_times(name: str, value: Any, *, maximum: int | None = None) -> np.ndar
         raise ValueError(
             f"{name} must contain at least one step; got an empty sequence"
         )
+    if arr.dtype == object and all(isinstance(x, numbers.Integral)
+                                   and not isinstance(x, bool) for x in arr.ravel()):
+        arr = arr.astype(np.float64)  # integers beyond int64: range-checked below
     integral = np.issubdtype(arr.dtype, np.integer) or (
         np.issubdtype(arr.dtype, np.floating)
         and np.all(np.isfinite(arr))
