@@ -142,6 +142,8 @@ def _prune(base: Path, keep: Path) -> None:
 
 
 def _apply_key(app, config) -> None:
+    if "nb_execution_cache_path" not in config:  # myst-nb is not loaded: no notebooks
+        return
     packages = list(dict.fromkeys(["learning_dynamics", *config[PACKAGES_SETTING]]))
     key = execution_key(app.srcdir, packages)
     default = Path(app.outdir).parent / ".jupyter_cache"
