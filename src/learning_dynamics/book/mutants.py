@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python -m learning_dynamics.book.mutants --list       # where each applies
     .venv/bin/python -m learning_dynamics.book.mutants --only lin-stability-4
     .venv/bin/python -m learning_dynamics.book.mutants --notebooks  # + the chapter
+    .venv/bin/python -m learning_dynamics.book.mutants --tests 'tests/test_*.py'
 
 Each mutant (in :data:`MUTANTS`) names a file pattern inside
 ``src/learning_dynamics`` (``fnmatch``, so ``deep_linear*`` matches both
@@ -197,7 +198,7 @@ def _run_mutant(copy: Path, mutant: Mutant, args) -> tuple[str, str]:
     original = path.read_text()
     path.write_text(original.replace(mutant.snippet, mutant.replacement))
     try:
-        tests = _targets(copy, mutant.tests)
+        tests = _targets(copy, args.tests or mutant.tests)
         passed, detail = _pytest(copy, tests, args.timeout, notebook=False)
         if not passed:
             return "killed", "tests: " + detail
@@ -212,7 +213,7 @@ def _run_mutant(copy: Path, mutant: Mutant, args) -> tuple[str, str]:
 
 
 def _baseline(copy: Path, mutants: list[Mutant], args) -> None:
-    tests = sorted({t for m in mutants for t in _targets(copy, m.tests)})
+    tests = sorted({t for m in mutants for t in _targets(copy, args.tests or m.tests)})
     passed, detail = _pytest(copy, tests, args.timeout, notebook=False)
     if not passed:
         raise SystemExit("the unmutated tests fail, so no mutant can be judged: "
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only report where each mutant applies")
     parser.add_argument("--notebooks", action="store_true",
                         help="also run the chapter notebook when its tests pass")
+    parser.add_argument("--tests", help="test glob for every mutant instead of the "
+                        "chapter's, e.g. 'tests/test_*.py' for the whole fast tier")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the check that the unmutated tests pass")
     parser.add_argument("--timeout", type=float, default=900.0,
