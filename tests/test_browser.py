@@ -44,20 +44,35 @@ def _toc_pages() -> list[str]:
 
 @pytest.fixture(scope="module")
 def built_book() -> Path:
-    """Build the book with the README's command (incremental: cached notebooks are reused).
+    """Build the book with the README's command and prove that its cache is current.
 
-    Set ``LEARNING_DYNAMICS_REUSE_HTML=1`` to test an existing ``_build/html`` without rebuilding.
+    The build is incremental, but its execution cache is keyed on the package source,
+    the installed versions and the benchmark table (``learning_dynamics.book.cache``):
+    the key of the build must equal the key computed here, from the current tree.
+    Set ``LEARNING_DYNAMICS_REUSE_HTML=1`` to test an existing ``_build/html`` without
+    rebuilding; it is reused only when its key is still current.
     """
-    if os.environ.get("LEARNING_DYNAMICS_REUSE_HTML") == "1" and (HTML / "index.html").exists():
+    from learning_dynamics.book.cache import execution_key, last_build_key
+
+    cache_base = ROOT / "_build" / ".jupyter_cache"
+    current = execution_key(ROOT)
+    reuse = os.environ.get("LEARNING_DYNAMICS_REUSE_HTML") == "1"
+    current_html = (HTML / "index.html").exists() and last_build_key(cache_base) == current
+    if reuse and current_html:
         return HTML
     exe = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"]
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n",
+           "--keep-going"]
     env = {**os.environ, "LEARNING_DYNAMICS_PROGRESS": "0"}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=1800)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, "book build failed:\n" + log[-6000:]
-    warnings = [l for l in log.splitlines() if "WARNING:" in l and "IPKernelApp" not in l]
+    warnings = [line for line in log.splitlines()
+                if "WARNING:" in line and "IPKernelApp" not in line]
     assert not warnings, "book build has warnings:\n" + "\n".join(warnings)
+    assert last_build_key(cache_base) == current, (
+        "the build used an execution cache that does not match the current source")
     return HTML
 
 

@@ -23,6 +23,8 @@ import os
 import shutil
 from pathlib import Path
 
+from .cache import setup_cache
+
 MATHJAX_ENTRY = "mathjax/tex-mml-chtml.js"
 
 
@@ -90,6 +92,7 @@ def _launch_buttons(app, pagename, templatename, context, doctree) -> None:
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
     mathjax_source()  # fail early, with an ImportError naming the package if missing
+    setup_cache(app)  # execution cache keyed on package source and versions
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _dedupe_scripts)
