@@ -1,7 +1,8 @@
-"""Data sets of chapter 2 (deep linear networks); re-exported by :mod:`learning_dynamics.deep_linear`.
+"""Data sets of chapter 2 (deep linear networks).
 
-The toy four-item set, branching-diffusion (tree) data with named items, typicality and category-coherence
-sets, and the SVD of the input-output correlation with its degenerate groups, eq. (dl-svd).
+The toy four-item set, branching-diffusion (tree) data with named items, typicality and
+category-coherence sets (also embedded in noise), and the SVD of the input-output
+correlation with its degenerate groups, eq. (dl-svd).
 """
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .deep_linear_theory import _check_flip_prob
-from .seeding import make_rng
-from .validation import check_array, check_float, check_int
+from ..seeding import make_rng
+from ..validation import check_array, check_float, check_int
 
 __all__ = [
     "Dataset",
@@ -23,7 +23,13 @@ __all__ = [
     "add_property",
     "typicality_data",
     "category_data",
+    "noisy_category_data",
 ]
+
+#: Largest number of items (columns) a generated data set may have.
+MAX_ITEMS = 4096
+#: Largest number of entries ``N_out * P`` of a generated target matrix (8 bytes each).
+MAX_ENTRIES = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -82,15 +88,29 @@ class DataSVD:
     groups: tuple
 
 
-def _check_dataset(data) -> Dataset:
+def check_dataset(data) -> Dataset:
+    """Return ``data`` if it is a :class:`Dataset` (its arrays are checked when built)."""
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a deep_linear.Dataset; got {type(data).__name__}")
     return data
 
 
+def check_flip_prob(name: str, value) -> float:
+    """A flip probability in ``[0, 0.5)`` (0.5 would erase all structure)."""
+    return check_float(name, value, minimum=0.0, maximum=0.5, max_inclusive=False)
+
+
+def _check_size(n_features: int, n_items: int) -> None:
+    if n_features * n_items > MAX_ENTRIES:
+        raise ValueError(
+            f"n_features * items = {n_features} * {n_items} entries would need "
+            f"{8 * n_features * n_items / 1e9:.1f} GB; the limit is {MAX_ENTRIES} entries "
+            f"({8 * MAX_ENTRIES / 1e9:.1f} GB)")
+
+
 def data_svd(data: Dataset, *, degeneracy_tol: float = 1e-8) -> DataSVD:
     """SVD of the data's input-output correlation, eq. (dl-svd), with degenerate groups marked."""
-    data = _check_dataset(data)
+    data = check_dataset(data)
     tol = check_float("degeneracy_tol", degeneracy_tol, minimum=0.0)
     U, s, Vt = np.linalg.svd(data.sigma_yx, full_matrices=False)
     keep = s > 1e-10 * s[0]
@@ -142,30 +162,34 @@ def branching_diffusion(branching: int = 2, depth: int = 3, flip_prob: float = 0
     Inputs are one-hot. The default (2, 3, 0.15) is the Neuromatch setting, with item names
     Goldfish, Tuna, Robin, Canary, Rose, Daisy, Pine, Oak.
     """
-    B = check_int("branching", branching, minimum=2)
-    D = check_int("depth", depth, minimum=1)
-    eps = _check_flip_prob("flip_prob", flip_prob)
+    branching = check_int("branching", branching, minimum=2)
+    depth = check_int("depth", depth, minimum=1, maximum=12)
+    flip_prob = check_flip_prob("flip_prob", flip_prob)
     n_features = check_int("n_features", n_features, minimum=1)
     rng = make_rng(seed)
-    P = B ** D
-    if P > 4096:
-        raise ValueError(f"branching ** depth must be at most 4096 items; got {P}")
+    n_items = branching**depth
+    if n_items > MAX_ITEMS:
+        raise ValueError(f"branching ** depth must be at most {MAX_ITEMS} items; "
+                         f"got {n_items}")
+    _check_size(n_features, n_items)
     if item_names is None:
-        item_names = _NMA_ITEMS if (B, D) == (2, 3) else tuple(f"item {i}" for i in range(P))
+        item_names = (_NMA_ITEMS if (branching, depth) == (2, 3)
+                      else tuple(f"item {i}" for i in range(n_items)))
     item_names = tuple(str(n) for n in item_names)
-    if len(item_names) != P:
-        raise ValueError(f"item_names must hold branching ** depth = {P} names; got {len(item_names)}")
+    if len(item_names) != n_items:
+        raise ValueError(f"item_names must hold branching ** depth = {n_items} names; "
+                         f"got {len(item_names)}")
     values = np.where(rng.random((n_features, 1)) < 0.5, -1.0, 1.0)
-    for _ in range(D):
-        values = np.repeat(values, B, axis=1)
-        values = values * np.where(rng.random(values.shape) < eps, -1.0, 1.0)
-    return Dataset(x=np.eye(P), y=values, item_names=item_names,
+    for _ in range(depth):
+        values = np.repeat(values, branching, axis=1)
+        values = values * np.where(rng.random(values.shape) < flip_prob, -1.0, 1.0)
+    return Dataset(x=np.eye(n_items), y=values, item_names=item_names,
                    feature_names=tuple(f"feature {m}" for m in range(n_features)))
 
 
 def add_property(data: Dataset, name: str, values, *, rename: dict | None = None) -> Dataset:
     """Append one named feature row (e.g. ``has_bones``) and optionally rename items."""
-    data = _check_dataset(data)
+    data = check_dataset(data)
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string; got {name!r}")
     values = check_array("values", values, shape=(data.y.shape[1],))
@@ -184,11 +208,12 @@ def add_property(data: Dataset, name: str, values, *, rename: dict | None = None
 def typicality_data(atypical_features: int = 2) -> Dataset:
     """Four birds (Robin, Canary, Sparrow, Penguin) and six properties, one-hot inputs.
 
-    Every bird has feathers, wings and a beak; the first three also fly, sing and perch. The
-    penguin lacks the last ``atypical_features`` (0-3) of those three, so it is a less typical bird.
+    Every bird has feathers, wings and a beak; the first three also sing, perch and fly.
+    The penguin lacks the last ``atypical_features`` (0-3) of those three (with the
+    default 2 it neither perches nor flies), so it is a less typical bird.
     """
     k = check_int("atypical_features", atypical_features, minimum=0, maximum=3)
-    features = ("feathers", "wings", "beak", "flies", "sings", "perches")
+    features = ("feathers", "wings", "beak", "sings", "perches", "flies")
     y = np.ones((6, 4))
     if k:
         y[6 - k:, 3] = 0.0
@@ -217,3 +242,25 @@ def category_data(categories: Sequence[tuple[int, int]]) -> Dataset:
         feats += [f"c{c} feature {j}" for j in range(ko)]
         i0, o0 = i0 + ki, o0 + ko
     return Dataset(x=np.eye(P), y=y, item_names=tuple(items), feature_names=tuple(feats))
+
+
+def noisy_category_data(k_items: int, k_features: int, *, n_items: int = 400,
+                        n_features: int = 1000, noise: float = 1.0, seed=0) -> Dataset:
+    """One category (``k_items`` items sharing ``k_features`` features) inside noise.
+
+    The target matrix is a ``k_features x k_items`` block of ones (strength
+    ``sqrt(K_i K_o)``, eq. (dl-coherence)) in the corner of an ``N_o x N_i`` matrix, plus
+    ``noise`` times i.i.d. standard normal entries everywhere; inputs are one-hot.
+    Whether the category stands out of the noise is eq. (dl-bbp).
+    """
+    n_items = check_int("n_items", n_items, minimum=2, maximum=MAX_ITEMS)
+    n_features = check_int("n_features", n_features, minimum=2)
+    _check_size(n_features, n_items)
+    k_items = check_int("k_items", k_items, minimum=1, maximum=n_items)
+    k_features = check_int("k_features", k_features, minimum=1, maximum=n_features)
+    noise = check_float("noise", noise, minimum=0.0)
+    y = noise * make_rng(seed).standard_normal((n_features, n_items))
+    y[:k_features, :k_items] += 1.0
+    return Dataset(x=np.eye(n_items), y=y,
+                   item_names=tuple(f"item {i}" for i in range(n_items)),
+                   feature_names=tuple(f"feature {m}" for m in range(n_features)))

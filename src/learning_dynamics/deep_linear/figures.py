@@ -14,9 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import deep_linear as dl
-from .plotting import PALETTE, THEORY_STYLE, new_figure
-from .validation import check_array, check_choice, check_float, check_int
+from ..plotting import PALETTE, THEORY_STYLE, new_figure
+from ..validation import check_array, check_choice, check_float, check_int
+from . import data as dl_data
+from . import diagnostics, theory
+from .train import History, init_weights, train
 
 __all__ = [
     "plot_modes",
@@ -33,8 +35,8 @@ __all__ = [
 ]
 
 
-def _history(h) -> dl.History:
-    if not isinstance(h, dl.History):
+def _history(h) -> History:
+    if not isinstance(h, History):
         raise TypeError(f"history must be a deep_linear.History; got {type(h).__name__}")
     return h
 
@@ -116,7 +118,7 @@ def plot_rsm_snapshots(history, steps: Sequence[int], item_names: Sequence[str],
     steps = [int(s) for s in steps]
     fig, axes = new_figure(1, len(steps), width=3.0 * len(steps), height=3.3)
     axes = np.atleast_1d(axes)
-    R = dl.rsm(h.hidden)
+    R = diagnostics.rsm(h.hidden)
     for ax, st in zip(axes, steps):
         i = int(np.searchsorted(h.step, st))
         M = R[i] / np.abs(R[i]).max()
@@ -155,7 +157,7 @@ def plot_projection(history, item: int, steps: Sequence[int], item_names: Sequen
     x = np.arange(len(item_names))
     for c, st in enumerate(steps):
         i = int(np.searchsorted(h.step, int(st)))
-        ax.plot(x, dl.inductive_projection(h.hidden[i], item), "o-", color=PALETTE[c % len(PALETTE)],
+        ax.plot(x, diagnostics.inductive_projection(h.hidden[i], item), "o-", color=PALETTE[c % len(PALETTE)],
                 label=f"{time_unit} {h.step[i]}")
     ax.set_xticks(x)
     ax.set_xticklabels(item_names, rotation=30)
@@ -188,7 +190,7 @@ def plot_coherence(history, groups: Sequence[Sequence[int]], labels: Sequence[st
     th = check_array("theory", theory, ndim=2)
     for c, (g, lab) in enumerate(zip(groups, labels)):
         s_sum = float(np.sum(h.svd.s[list(g)]))
-        ax.plot(h.t, dl.block_strength(h, g) / s_sum, color=PALETTE[c % len(PALETTE)], label=lab)
+        ax.plot(h.t, diagnostics.block_strength(h, g) / s_sum, color=PALETTE[c % len(PALETTE)], label=lab)
         ax.plot(h.t, th[:, c], **THEORY_STYLE, label="closed form" if c == 0 else None)
     ax.set_xlabel("time t / tau")
     ax.set_ylabel("category mode strength / s")
@@ -198,43 +200,32 @@ def plot_coherence(history, groups: Sequence[Sequence[int]], labels: Sequence[st
 
 
 # ---------------------------------------------------------------------------- explorer
-def _depth_curve(t: np.ndarray, s: np.ndarray, u0: np.ndarray, n_layers: int, n_grid: int = 600) -> np.ndarray:
-    """Eq. (dl-depth-ode) by quadrature of t(u) on a log grid, then interpolation (fast, for the explorer)."""
-    out = np.empty((t.size, s.size))
-    for k in range(s.size):
-        z = np.linspace(np.log(u0[k]), np.log(s[k] * (1 - 1e-7)), n_grid)
-        rate = (n_layers - 1) * np.exp(z) ** (1 - 2 / (n_layers - 1)) * (s[k] - np.exp(z))
-        tz = np.concatenate([[0.0], np.cumsum(0.5 * (1 / rate[1:] + 1 / rate[:-1]) * np.diff(z))])
-        out[:, k] = np.exp(np.interp(t, tz, z))
-    return out
-
-
 def _explorer_run(init_scale: float, eta: float, hidden: int, n_layers: int, start: str):
-    data = dl.toy_data()
-    svd = dl.data_svd(data)
+    data = dl_data.toy_data()
+    svd = dl_data.data_svd(data)
     s = svd.s
     init = "balanced" if start == "balanced" else "random"
-    w0 = dl.init_weights(data, hidden=max(hidden, 4) if init == "balanced" else hidden, n_layers=n_layers,
+    w0 = init_weights(data, hidden=max(hidden, 4) if init == "balanced" else hidden, n_layers=n_layers,
                          init=init, scale=init_scale, seed=0)
     theory_u0 = None
     if init == "balanced":
         theory_u0 = np.full(s.size, init_scale)
     elif n_layers == 3:
-        theory_u0 = np.minimum(dl.effective_initial_strength(w0, svd), 0.49 * s)
+        theory_u0 = np.minimum(theory.effective_initial_strength(w0, svd), 0.49 * s)
     u0_time = theory_u0 if theory_u0 is not None else np.full(
         s.size, min(init_scale ** (n_layers - 1) * hidden ** ((n_layers - 2) / 2), 0.1))
-    T = 1.6 * float(np.max(dl.deep_half_time(s, np.minimum(u0_time, 0.49 * s), n_layers=n_layers, n_grid=401)))
+    T = 1.6 * float(np.max(theory.deep_half_time(s, np.minimum(u0_time, 0.49 * s), n_layers=n_layers)))
     steps = int(min(max(math.ceil(T / eta), 10), 2000))
     record = np.unique(np.linspace(0, steps, min(steps, 200) + 1).astype(int))
-    h = dl.train(data, n_layers=n_layers, eta=eta, steps=steps, weights0=w0, hidden=hidden, record=record,
+    h = train(data, n_layers=n_layers, eta=eta, steps=steps, weights0=w0, hidden=hidden, record=record,
                  prediction_rows=[0])
-    theory = None
+    curves = None
     if theory_u0 is not None:
         if n_layers == 3:
-            theory = dl.mode_strength(h.t, s, theory_u0)
+            curves = theory.mode_strength(h.t, s, theory_u0)
         else:
-            theory = _depth_curve(h.t, s, theory_u0, n_layers)
-    return h, theory
+            curves = theory.integrate_mode_ode(h.t, s, theory_u0, n_layers=n_layers)
+    return h, curves
 
 
 def explorer_figure(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 16, n_layers: int = 3,
@@ -260,10 +251,10 @@ def explorer_figure(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 1
     hidden = check_int("hidden", hidden, minimum=1, maximum=256)
     n_layers = check_int("n_layers", n_layers, minimum=2, maximum=6)
     start = check_choice("start", start, ("random", "balanced"))
-    h, theory = _explorer_run(init_scale, eta, hidden, n_layers, start)
-    note = "" if theory is not None else " (no closed form for a random deep start)"
+    h, curves = _explorer_run(init_scale, eta, hidden, n_layers, start)
+    note = "" if curves is not None else " (no closed form for a random deep start)"
     fig, ax = new_figure(width=6.8, height=4.0)
-    plot_modes(h, theory, ax=ax, title=f"N_l = {n_layers}, N = {hidden}, eta = {eta:g}, scale = {init_scale:g}{note}")
+    plot_modes(h, curves, ax=ax, title=f"N_l = {n_layers}, N = {hidden}, eta = {eta:g}, scale = {init_scale:g}{note}")
     return fig
 
 
