@@ -11,8 +11,9 @@ the whole chapter: ``from learning_dynamics import deep_linear as dl``.
   tree spectrum, eq. (dl-tree-spectrum), a category in noise, eq. (dl-bbp), ``tau`` from
   code hyper-parameters, eq. (dl-tau-map), and the stability limit, eq. (dl-stability);
 * :mod:`.train` — full-batch gradient descent, eq. (dl-gd), and what it records;
+  :mod:`.ensemble` — the same for many seeds at once;
 * :mod:`.diagnostics` — half-times, similarity matrices, inductive projection;
-* :mod:`.figures` — one function per figure and the explorer.
+* :mod:`.figures` — one function per figure; :mod:`.explorer` — the explorer.
 """
 from __future__ import annotations
 
@@ -36,16 +37,20 @@ from .diagnostics import (
     rsm,
     rsm_correlation,
 )
+from .ensemble import SeedsHistory, train_seeds
+from .explorer import explorer, explorer_figure
 from .figures import (
-    explorer,
-    explorer_figure,
+    plot_category_noise,
     plot_coherence,
     plot_deep_vs_shallow,
+    plot_depth,
+    plot_isometry,
     plot_loss_stages,
     plot_modes,
     plot_prediction,
     plot_projection,
     plot_rsm_snapshots,
+    plot_seed_errors,
     plot_spectrum,
     plot_typicality,
 )
@@ -54,6 +59,7 @@ from .theory import (
     category_outlier,
     deep_half_time,
     discrete_half_time,
+    discrete_mode_strength,
     effective_initial_strength,
     half_time,
     integrate_mode_ode,
@@ -75,18 +81,21 @@ __all__ = [
     "Dataset", "DataSVD", "data_svd", "toy_data", "branching_diffusion", "add_property",
     "typicality_data", "category_data", "noisy_category_data",
     # theory
-    "mode_strength", "half_time", "discrete_half_time", "shallow_mode_strength",
+    "mode_strength", "half_time", "discrete_half_time", "discrete_mode_strength",
+    "shallow_mode_strength",
     "shallow_half_time", "integrate_mode_ode", "deep_half_time", "blowup_time",
     "stability_limit", "effective_initial_strength", "predicted_outputs", "predicted_rsm",
     "predicted_loss", "tree_level_spectrum", "tree_singular_values", "category_outlier",
     "tau_from_hyperparameters",
     # train
-    "History", "init_weights", "train", "simulate_gradient_flow",
+    "History", "init_weights", "train", "simulate_gradient_flow", "SeedsHistory",
+    "train_seeds",
     # diagnostics
     "crossing_time", "mode_half_times", "block_strength", "rsm", "rsm_correlation",
     "inductive_projection", "procrustes_residual",
     # figures
-    "plot_modes", "plot_loss_stages", "plot_deep_vs_shallow", "plot_spectrum",
-    "plot_rsm_snapshots", "plot_prediction", "plot_projection", "plot_typicality",
-    "plot_coherence", "explorer_figure", "explorer",
+    "plot_modes", "plot_seed_errors", "plot_loss_stages", "plot_deep_vs_shallow",
+    "plot_depth", "plot_isometry", "plot_spectrum", "plot_rsm_snapshots",
+    "plot_prediction", "plot_projection", "plot_typicality", "plot_coherence",
+    "plot_category_noise", "explorer_figure", "explorer",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "mode_strength",
     "half_time",
     "discrete_half_time",
+    "discrete_mode_strength",
     "shallow_mode_strength",
     "shallow_half_time",
     "integrate_mode_ode",
@@ -138,6 +139,22 @@ def discrete_half_time(s, a0, eta: float) -> np.ndarray:
     a0 = _initial("a0", a0, s, below=0.5)
     eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
     return np.log(s / a0 - 1.0) / (2.0 * np.log1p(eta * s))
+
+
+def discrete_mode_strength(steps, s, a0, eta: float) -> np.ndarray:
+    """Mode strength after ``k`` steps of gradient descent with step ``eta``, eq. (dl-discrete).
+
+    The odds ``a/(s-a)`` grow by ``(1 + eta s)^2`` per step (instead of ``e^{2 eta s}``
+    in gradient flow), so ``a_k = s / (1 + (s/a0 - 1) (1 + eta s)^(-2k))``; shape
+    ``(len(steps), len(s))``. Tends to :func:`mode_strength` with ``t = k eta`` for
+    ``eta s -> 0``.
+    """
+    steps = check_time_points("steps", steps)
+    s = positive_vector("s", s)
+    a0 = _initial("a0", a0, s)
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    log_growth = -2.0 * np.outer(steps, np.log1p(eta * s))
+    return s / (1.0 + (s / a0 - 1.0) * np.exp(log_growth))
 
 
 def shallow_mode_strength(t, s, b0, tau: float = 1.0) -> np.ndarray:
@@ -320,8 +337,9 @@ def effective_initial_strength(weights, svd: DataSVD, *,
         growing = w1 @ svd.v[:, idx] + w2.T @ svd.u[:, idx]
         if orthogonalise:
             growing = growing - learned @ (learned.T @ growing)
+            room = w1.shape[0] - learned.shape[1]  # a width-N layer holds N directions
             basis, _ = np.linalg.qr(growing)
-            learned = np.hstack([learned, basis])
+            learned = np.hstack([learned, basis[:, :max(room, 0)]])
         out[idx] = np.sort(np.linalg.eigvalsh(growing.T @ growing / 4.0))[::-1]
     return out
 
@@ -350,12 +368,10 @@ def predicted_rsm(svd: DataSVD, strengths) -> np.ndarray:
     return np.einsum("ia,ta,ja->tij", svd.v, strengths, svd.v)
 
 
-def predicted_loss(data: Dataset, svd: DataSVD, strengths) -> np.ndarray:
-    """Loss ``1/2 sum_alpha (s_alpha - a_alpha)^2`` (+ the part no mode can fit), eq. (dl-loss)."""
-    data = check_dataset(data)
+def predicted_loss(svd: DataSVD, strengths) -> np.ndarray:
+    """Loss ``1/2 sum_alpha (s_alpha - a_alpha(t))^2`` of mode strengths, eq. (dl-loss)."""
     strengths = _check_strengths(svd, strengths)
-    unfit = 0.5 * max(float(np.sum(data.sigma_yx**2) - np.sum(svd.s**2)), 0.0)
-    return 0.5 * np.sum((svd.s - strengths) ** 2, axis=1) + unfit
+    return 0.5 * np.sum((svd.s - strengths) ** 2, axis=1)
 
 
 # ------------------------------------------------------------------ data spectra

@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..device import single_threaded
 from ..progress import progress
 from ..seeding import make_rng
 from ..validation import (
@@ -389,7 +390,7 @@ def _run(data, svd, weights0, eta, limit, steps, record_at, rows, backend, reduc
     wanted = set(record_at.tolist())
     knob = f"eta (learning rate) = {eta:g}"
     hint = f"Gradient descent is stable near convergence only for eta < {limit:.3g}."
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), single_threaded():
         for step in progress(range(steps + 1), desc="training"):
             activations = _forward(weights, x)
             residual = targets - activations[-1]
