@@ -1,4 +1,5 @@
-"""Chapter 2: deep linear networks and the stage-like transitions of semantic development.
+"""Chapter 2: deep linear networks and the stage-like transitions of semantic
+development.
 
 The chapter follows Saxe, McClelland & Ganguli (ICLR 2014; PNAS 2019). One import gives
 the whole chapter: ``from learning_dynamics import deep_linear as dl``.
@@ -10,6 +11,8 @@ the whole chapter: ``from learning_dynamics import deep_linear as dl``.
   eq. (dl-depth-ode), effective initial strengths, eqs. (dl-u0-eff), (dl-u0-comp), the
   tree spectrum, eq. (dl-tree-spectrum), a category in noise, eq. (dl-bbp), ``tau`` from
   code hyper-parameters, eq. (dl-tau-map), and the stability limit, eq. (dl-stability);
+* :mod:`.spectra` — the tree spectrum, eq. (dl-tree-spectrum), and a category in noise,
+  eq. (dl-bbp);
 * :mod:`.train` — full-batch gradient descent, eq. (dl-gd), and what it records;
   :mod:`.ensemble` — the same for many seeds at once;
 * :mod:`.diagnostics` — half-times, similarity matrices, inductive projection;
@@ -18,8 +21,8 @@ the whole chapter: ``from learning_dynamics import deep_linear as dl``.
 from __future__ import annotations
 
 from .data import (
-    DataSVD,
     Dataset,
+    DataSVD,
     add_property,
     branching_diffusion,
     category_data,
@@ -54,9 +57,9 @@ from .figures import (
     plot_spectrum,
     plot_typicality,
 )
+from .spectra import category_outlier, tree_level_spectrum, tree_singular_values
 from .theory import (
     blowup_time,
-    category_outlier,
     deep_half_time,
     discrete_half_time,
     discrete_mode_strength,
@@ -71,31 +74,68 @@ from .theory import (
     shallow_mode_strength,
     stability_limit,
     tau_from_hyperparameters,
-    tree_level_spectrum,
-    tree_singular_values,
 )
 from .train import History, init_weights, simulate_gradient_flow, train
 
 __all__ = [
     # data
-    "Dataset", "DataSVD", "data_svd", "toy_data", "branching_diffusion", "add_property",
-    "typicality_data", "category_data", "noisy_category_data",
+    "Dataset",
+    "DataSVD",
+    "data_svd",
+    "toy_data",
+    "branching_diffusion",
+    "add_property",
+    "typicality_data",
+    "category_data",
+    "noisy_category_data",
     # theory
-    "mode_strength", "half_time", "discrete_half_time", "discrete_mode_strength",
+    "mode_strength",
+    "half_time",
+    "discrete_half_time",
+    "discrete_mode_strength",
     "shallow_mode_strength",
-    "shallow_half_time", "integrate_mode_ode", "deep_half_time", "blowup_time",
-    "stability_limit", "effective_initial_strength", "predicted_outputs", "predicted_rsm",
-    "predicted_loss", "tree_level_spectrum", "tree_singular_values", "category_outlier",
+    "shallow_half_time",
+    "integrate_mode_ode",
+    "deep_half_time",
+    "blowup_time",
+    "stability_limit",
+    "effective_initial_strength",
+    "predicted_outputs",
+    "predicted_rsm",
+    "predicted_loss",
+    "tree_level_spectrum",
+    "tree_singular_values",
+    "category_outlier",
     "tau_from_hyperparameters",
     # train
-    "History", "init_weights", "train", "simulate_gradient_flow", "SeedsHistory",
+    "History",
+    "init_weights",
+    "train",
+    "simulate_gradient_flow",
+    "SeedsHistory",
     "train_seeds",
     # diagnostics
-    "crossing_time", "mode_half_times", "block_strength", "rsm", "rsm_correlation",
-    "inductive_projection", "procrustes_residual",
+    "crossing_time",
+    "mode_half_times",
+    "block_strength",
+    "rsm",
+    "rsm_correlation",
+    "inductive_projection",
+    "procrustes_residual",
     # figures
-    "plot_modes", "plot_seed_errors", "plot_loss_stages", "plot_deep_vs_shallow",
-    "plot_depth", "plot_isometry", "plot_spectrum", "plot_rsm_snapshots",
-    "plot_prediction", "plot_projection", "plot_typicality", "plot_coherence",
-    "plot_category_noise", "explorer_figure", "explorer",
+    "plot_modes",
+    "plot_seed_errors",
+    "plot_loss_stages",
+    "plot_deep_vs_shallow",
+    "plot_depth",
+    "plot_isometry",
+    "plot_spectrum",
+    "plot_rsm_snapshots",
+    "plot_prediction",
+    "plot_projection",
+    "plot_typicality",
+    "plot_coherence",
+    "plot_category_noise",
+    "explorer_figure",
+    "explorer",
 ]

@@ -41,7 +41,8 @@ class Dataset:
     x : numpy.ndarray
         Inputs as columns, shape ``(d, P)`` (the identity for one-hot items).
     y : numpy.ndarray
-        Targets as columns, shape ``(N_out, P)``; row ``m`` is feature ``m`` of every item.
+        Targets as columns, shape ``(N_out, P)``; row ``m`` is feature ``m`` of every
+        item.
     item_names : tuple of str
         One name per item (column).
     feature_names : tuple of str
@@ -75,10 +76,12 @@ class DataSVD:
     s : numpy.ndarray
         Singular values, descending, ``(r,)``.
     v : numpy.ndarray
-        Input (item) singular vectors, ``(d, r)``; signs chosen so that each column sums to a
+        Input (item) singular vectors, ``(d, r)``; signs chosen so that each column sums
+        to a
         non-negative number (``v_1`` is then positive on every item).
     groups : tuple of tuple of int
-        Modes with equal singular values (relative tolerance ``degeneracy_tol``); singular
+        Modes with equal singular values (relative tolerance ``degeneracy_tol``);
+        singular
         vectors are only defined up to rotation inside a group.
     """
 
@@ -89,9 +92,12 @@ class DataSVD:
 
 
 def check_dataset(data) -> Dataset:
-    """Return ``data`` if it is a :class:`Dataset` (its arrays are checked when built)."""
+    """Return ``data`` if it is a :class:`Dataset` (its arrays are checked when
+    built)."""
     if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a deep_linear.Dataset; got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a deep_linear.Dataset; got {type(data).__name__}"
+        )
     return data
 
 
@@ -104,12 +110,15 @@ def _check_size(n_features: int, n_items: int) -> None:
     if n_features * n_items > MAX_ENTRIES:
         raise ValueError(
             f"n_features * items = {n_features} * {n_items} entries would need "
-            f"{8 * n_features * n_items / 1e9:.1f} GB; the limit is {MAX_ENTRIES} entries "
-            f"({8 * MAX_ENTRIES / 1e9:.1f} GB)")
+            f"{8 * n_features * n_items / 1e9:.1f} GB; the limit is {MAX_ENTRIES} "
+            f"entries "
+            f"({8 * MAX_ENTRIES / 1e9:.1f} GB)"
+        )
 
 
 def data_svd(data: Dataset, *, degeneracy_tol: float = 1e-8) -> DataSVD:
-    """SVD of the data's input-output correlation, eq. (dl-svd), with degenerate groups marked."""
+    """SVD of the data's input-output correlation, eq. (dl-svd), with degenerate groups
+    marked."""
     data = check_dataset(data)
     tol = check_float("degeneracy_tol", degeneracy_tol, minimum=0.0)
     U, s, Vt = np.linalg.svd(data.sigma_yx, full_matrices=False)
@@ -117,7 +126,9 @@ def data_svd(data: Dataset, *, degeneracy_tol: float = 1e-8) -> DataSVD:
     U, s, V = U[:, keep], s[keep], Vt[keep].T
     for k in range(s.size):
         total = V[:, k].sum()
-        flip = total < -1e-9 or (abs(total) <= 1e-9 and V[np.argmax(np.abs(V[:, k])), k] < 0)
+        flip = total < -1e-9 or (
+            abs(total) <= 1e-9 and V[np.argmax(np.abs(V[:, k])), k] < 0
+        )
         if flip:
             U[:, k], V[:, k] = -U[:, k], -V[:, k]
     groups, current = [], [0]
@@ -134,7 +145,8 @@ def data_svd(data: Dataset, *, degeneracy_tol: float = 1e-8) -> DataSVD:
 def toy_data() -> Dataset:
     """Four items (Canary, Salmon, Oak, Rose) by seven properties, one-hot inputs.
 
-    ``Sigma_yx`` has singular values ``(sqrt 7, sqrt 3, 1, 1)``: living thing, animal vs plant,
+    ``Sigma_yx`` has singular values ``(sqrt 7, sqrt 3, 1, 1)``: living thing, animal vs
+    plant,
     and a degenerate pair separating the items inside each kingdom.
     """
     items = ("Canary", "Salmon", "Oak", "Rose")
@@ -152,14 +164,26 @@ def toy_data() -> Dataset:
 _NMA_ITEMS = ("Goldfish", "Tuna", "Robin", "Canary", "Rose", "Daisy", "Pine", "Oak")
 
 
-def branching_diffusion(branching: int = 2, depth: int = 3, flip_prob: float = 0.15, n_features: int = 10_000,
-                        *, seed=0, item_names: Sequence[str] | None = None) -> Dataset:
-    """Hierarchical data from a branching-diffusion process on a tree, eq. (dl-tree-spectrum).
+def branching_diffusion(
+    branching: int = 2,
+    depth: int = 3,
+    flip_prob: float = 0.15,
+    n_features: int = 10_000,
+    *,
+    seed=0,
+    item_names: Sequence[str] | None = None,
+) -> Dataset:
+    """Hierarchical data from a branching-diffusion process on a tree, eq.
+    (dl-tree-spectrum).
 
-    Each of ``n_features`` binary (+1/-1) features starts at the root with a random sign and flips
-    with probability ``flip_prob`` along every link of a tree with ``branching`` children per node
-    and ``depth`` levels; its values at the ``branching ** depth`` leaves are the items' features.
-    Inputs are one-hot. The default (2, 3, 0.15) is the Neuromatch setting, with item names
+    Each of ``n_features`` binary (+1/-1) features starts at the root with a random sign
+    and flips
+    with probability ``flip_prob`` along every link of a tree with ``branching``
+    children per node
+    and ``depth`` levels; its values at the ``branching ** depth`` leaves are the items'
+    features.
+    Inputs are one-hot. The default (2, 3, 0.15) is the Neuromatch setting, with item
+    names
     Goldfish, Tuna, Robin, Canary, Rose, Daisy, Pine, Oak.
     """
     branching = check_int("branching", branching, minimum=2)
@@ -187,7 +211,9 @@ def branching_diffusion(branching: int = 2, depth: int = 3, flip_prob: float = 0
                    feature_names=tuple(f"feature {m}" for m in range(n_features)))
 
 
-def add_property(data: Dataset, name: str, values, *, rename: dict | None = None) -> Dataset:
+def add_property(
+    data: Dataset, name: str, values, *, rename: dict | None = None
+) -> Dataset:
     """Append one named feature row (e.g. ``has_bones``) and optionally rename items."""
     data = check_dataset(data)
     if not isinstance(name, str) or not name:
@@ -196,13 +222,22 @@ def add_property(data: Dataset, name: str, values, *, rename: dict | None = None
     items = list(data.item_names)
     if rename is not None:
         if not isinstance(rename, dict):
-            raise TypeError(f"rename must be a dict of old -> new item names; got {type(rename).__name__}")
+            raise TypeError(
+                f"rename must be a dict of old -> new item names; "
+                f"got {type(rename).__name__}"
+            )
         for old, new in rename.items():
             if old not in items:
-                raise ValueError(f"rename names an unknown item {old!r}; items are {items}")
+                raise ValueError(
+                    f"rename names an unknown item {old!r}; items are {items}"
+                )
             items[items.index(old)] = str(new)
-    return Dataset(x=data.x, y=np.vstack([data.y, values[None, :]]), item_names=tuple(items),
-                   feature_names=tuple(data.feature_names) + (name,))
+    return Dataset(
+        x=data.x,
+        y=np.vstack([data.y, values[None, :]]),
+        item_names=tuple(items),
+        feature_names=tuple(data.feature_names) + (name,),
+    )
 
 
 def typicality_data(atypical_features: int = 2) -> Dataset:
@@ -217,16 +252,30 @@ def typicality_data(atypical_features: int = 2) -> Dataset:
     y = np.ones((6, 4))
     if k:
         y[6 - k:, 3] = 0.0
-    return Dataset(x=np.eye(4), y=y, item_names=("Robin", "Canary", "Sparrow", "Penguin"), feature_names=features)
+    return Dataset(
+        x=np.eye(4),
+        y=y,
+        item_names=("Robin", "Canary", "Sparrow", "Penguin"),
+        feature_names=features,
+    )
 
 
 def category_data(categories: Sequence[tuple[int, int]]) -> Dataset:
-    """Disjoint categories, category ``c`` having ``K_i`` items that share ``K_o`` features (a block of ones).
+    """Disjoint categories, category ``c`` having ``K_i`` items that share ``K_o``
+    features (a block of ones).
 
-    Each block contributes one mode with singular value ``sqrt(K_i K_o)``, eq. (dl-coherence).
+    Each block contributes one mode with singular value ``sqrt(K_i K_o)``, eq.
+    (dl-coherence).
     """
-    if isinstance(categories, (str, bytes)) or not hasattr(categories, "__len__") or len(categories) == 0:
-        raise ValueError(f"categories must be a non-empty sequence of (K_i, K_o) pairs; got {categories!r}")
+    if (
+        isinstance(categories, (str, bytes))
+        or not hasattr(categories, "__len__")
+        or len(categories) == 0
+    ):
+        raise ValueError(
+            f"categories must be a non-empty sequence of (K_i, K_o) pairs; "
+            f"got {categories!r}"
+        )
     sizes = []
     for c, pair in enumerate(categories):
         if not hasattr(pair, "__len__") or len(pair) != 2:
@@ -241,7 +290,9 @@ def category_data(categories: Sequence[tuple[int, int]]) -> Dataset:
         items += [f"c{c} item {j}" for j in range(ki)]
         feats += [f"c{c} feature {j}" for j in range(ko)]
         i0, o0 = i0 + ki, o0 + ko
-    return Dataset(x=np.eye(P), y=y, item_names=tuple(items), feature_names=tuple(feats))
+    return Dataset(
+        x=np.eye(P), y=y, item_names=tuple(items), feature_names=tuple(feats)
+    )
 
 
 def noisy_category_data(k_items: int, k_features: int, *, n_items: int = 400,
@@ -249,7 +300,8 @@ def noisy_category_data(k_items: int, k_features: int, *, n_items: int = 400,
     """One category (``k_items`` items sharing ``k_features`` features) inside noise.
 
     The target matrix is a ``k_features x k_items`` block of ones (strength
-    ``sqrt(K_i K_o)``, eq. (dl-coherence)) in the corner of an ``N_o x N_i`` matrix, plus
+    ``sqrt(K_i K_o)``, eq. (dl-coherence)) in the corner of an ``N_o x N_i`` matrix,
+    plus
     ``noise`` times i.i.d. standard normal entries everywhere; inputs are one-hot.
     Whether the category stands out of the noise is eq. (dl-bbp).
     """

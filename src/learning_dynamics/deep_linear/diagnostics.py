@@ -43,7 +43,9 @@ def crossing_time(t, values, level) -> np.ndarray:
     if vals.ndim != 2 or vals.shape[0] != t.size:
         raise ValueError(f"values must have shape (len(t), k) = ({t.size}, k); "
                          f"got {np.shape(values)}")
-    levels = np.broadcast_to(np.atleast_1d(check_array("level", level)), (vals.shape[1],))
+    levels = np.broadcast_to(
+        np.atleast_1d(check_array("level", level)), (vals.shape[1],)
+    )
     out = np.full(vals.shape[1], np.nan)
     for j in range(vals.shape[1]):
         above = np.nonzero(vals[:, j] >= levels[j])[0]
@@ -59,7 +61,8 @@ def crossing_time(t, values, level) -> np.ndarray:
 
 
 def mode_half_times(history: History, *, in_steps: bool = False) -> np.ndarray:
-    """Time at which each recorded mode strength first reaches ``s/2`` (``tau`` or steps)."""
+    """Time at which each recorded mode strength first reaches ``s/2`` (``tau`` or
+    steps)."""
     history = _check_history(history)
     in_steps = check_bool("in_steps", in_steps)
     t = history.step.astype(float) if in_steps else history.t
@@ -80,28 +83,39 @@ def block_strength(history: History, group) -> np.ndarray:
 def rsm(hidden) -> np.ndarray:
     """Representational similarity matrix ``H^T H`` (items as columns), eq. (dl-rsm).
 
-    ``hidden`` is ``(N, P)`` or a stack ``(n, N, P)``; returns ``(P, P)`` or ``(n, P, P)``.
+    ``hidden`` is ``(N, P)`` or a stack ``(n, N, P)``; returns ``(P, P)`` or ``(n, P,
+    P)``.
     """
     hidden = check_array("hidden", hidden)
     if hidden.ndim not in (2, 3):
-        raise ValueError(f"hidden must have shape (N, P) or (n, N, P); got {hidden.shape}")
+        raise ValueError(
+            f"hidden must have shape (N, P) or (n, N, P); got {hidden.shape}"
+        )
     return np.swapaxes(hidden, -1, -2) @ hidden
 
 
 def rsm_correlation(rsm_a, rsm_b, *, include_diagonal: bool = False) -> float:
-    """Pearson correlation of the upper triangles of two ``P x P`` similarity matrices."""
+    """Pearson correlation of the upper triangles of two ``P x P`` similarity
+    matrices."""
     first = check_array("rsm_a", rsm_a, ndim=2)
     second = check_array("rsm_b", rsm_b, ndim=2)
-    if first.shape != second.shape or first.shape[0] != first.shape[1] or first.shape[0] < 3:
-        raise ValueError(f"rsm_a and rsm_b must be square matrices of the same size >= 3; "
-                         f"got {first.shape}, {second.shape}")
+    if (
+        first.shape != second.shape
+        or first.shape[0] != first.shape[1]
+        or first.shape[0] < 3
+    ):
+        raise ValueError(
+            f"rsm_a and rsm_b must be square matrices of the same size >= 3; "
+            f"got {first.shape}, {second.shape}"
+        )
     include_diagonal = check_bool("include_diagonal", include_diagonal)
     upper = np.triu_indices(first.shape[0], k=0 if include_diagonal else 1)
     return float(np.corrcoef(first[upper], second[upper])[0, 1])
 
 
 def inductive_projection(hidden, item: int) -> np.ndarray:
-    """How a property taught for ``item`` generalises to every item, eq. (dl-projection).
+    """How a property taught for ``item`` generalises to every item, eq.
+    (dl-projection).
 
     Training only a new output row on ``item`` (hidden layer frozen) from zero gives the
     min-norm row ``w = h_i^T / ||h_i||^2``, which predicts ``h_j . h_i / ||h_i||^2`` for
@@ -109,7 +123,9 @@ def inductive_projection(hidden, item: int) -> np.ndarray:
     """
     hidden = check_array("hidden", hidden)
     if hidden.ndim not in (2, 3):
-        raise ValueError(f"hidden must have shape (N, P) or (n, N, P); got {hidden.shape}")
+        raise ValueError(
+            f"hidden must have shape (N, P) or (n, N, P); got {hidden.shape}"
+        )
     item = check_int("item", item, minimum=0, maximum=hidden.shape[-1] - 1)
     taught = hidden[..., item]
     return (np.einsum("...np,...n->...p", hidden, taught)

@@ -13,13 +13,14 @@ import numpy as np
 
 from ..device import single_threaded
 from ..validation import check_finite_loss, check_int, check_times
-from .data import DataSVD, Dataset, check_dataset, data_svd
+from .data import Dataset, DataSVD, check_dataset, data_svd
 from .theory import MAX_LAYERS
 from .train import _check_eta, init_weights
 
 __all__ = ["SeedsHistory", "train_seeds"]
 
-#: Most entries ``n_seeds * n_rec * r * r`` of the recorded mode matrices (8 bytes each).
+#: Most entries ``n_seeds * n_rec * r * r`` of the recorded mode matrices (8 bytes
+# each).
 MAX_RECORD_ENTRIES = 50_000_000
 
 
@@ -53,7 +54,8 @@ class SeedsHistory:
 def train_seeds(data: Dataset, seeds, *, hidden: int = 16, n_layers: int = 3,
                 eta: float = 1e-3, steps: int = 1000, init: str = "random",
                 init_scale: float = 0.01, record=None) -> SeedsHistory:
-    """Gradient descent from the starts of :func:`init_weights` for every seed in ``seeds``.
+    """Gradient descent from the starts of :func:`init_weights` for every seed in
+    ``seeds``.
 
     Same arguments as :func:`~learning_dynamics.deep_linear.train` (no output
     reduction); ``record`` defaults to 201 evenly spaced steps. At most 1000 seeds.
@@ -70,8 +72,10 @@ def train_seeds(data: Dataset, seeds, *, hidden: int = 16, n_layers: int = 3,
     svd = data_svd(data)
     rank = svd.s.size
     if len(seeds) * record.size * rank * rank > MAX_RECORD_ENTRIES:
-        raise ValueError(f"seeds x record x rank^2 = {len(seeds) * record.size * rank**2} "
-                         f"entries exceed the limit {MAX_RECORD_ENTRIES}; record fewer steps")
+        raise ValueError(
+            f"seeds x record x rank^2 = {len(seeds) * record.size * rank**2} "
+            f"entries exceed the limit {MAX_RECORD_ENTRIES}; record fewer steps"
+        )
     starts = [init_weights(data, hidden=hidden, n_layers=n_layers, init=init,
                            scale=init_scale, seed=s) for s in seeds]
     weights = [np.stack([start[i] for start in starts]) for i in range(n_layers - 1)]
@@ -106,5 +110,5 @@ def _descend(weights, data, svd, steps, eta, limit, wanted) -> list:
             grads[i] = delta @ np.swapaxes(activations[i], -1, -2)
             if i:
                 delta = np.swapaxes(weights[i], -1, -2) @ delta
-        weights = [w + eta * g for w, g in zip(weights, grads)]
+        weights = [w + eta * g for w, g in zip(weights, grads, strict=True)]
     return modes

@@ -30,8 +30,9 @@ def _theory_curves(t, svd, weights0, start: str, init_scale: float, hidden: int,
     if start == "balanced":
         u0 = np.full(s.size, init_scale)
     elif n_layers == 3:
-        u0 = np.maximum(theory.effective_initial_strength(weights0, svd, orthogonalise=True),
-                        1e-300)
+        u0 = np.maximum(
+            theory.effective_initial_strength(weights0, svd, orthogonalise=True), 1e-300
+        )
     elif n_layers == 2:
         u0 = np.diag(svd.u.T @ weights0[0] @ svd.v)
         return theory.shallow_mode_strength(t, s, u0)
@@ -44,7 +45,9 @@ def _theory_curves(t, svd, weights0, start: str, init_scale: float, hidden: int,
     return curves
 
 
-def _explorer_run(init_scale: float, eta: float, hidden: int, n_layers: int, start: str):
+def _explorer_run(
+    init_scale: float, eta: float, hidden: int, n_layers: int, start: str
+):
     data = dl_data.toy_data()
     svd = dl_data.data_svd(data)
     weights0 = init_weights(data, hidden=hidden, n_layers=n_layers, init=start,
@@ -88,8 +91,10 @@ def explorer_figure(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 1
     n_layers = check_int("n_layers", n_layers, minimum=2, maximum=6)
     start = check_choice("start", start, ("random", "balanced"))
     if start == "balanced" and n_layers > 2 and hidden < 4:
-        raise ValueError(f"hidden must be >= 4 (the rank of the toy data) for a balanced "
-                         f"start; got {hidden}")
+        raise ValueError(
+            f"hidden must be >= 4 (the rank of the toy data) for a balanced "
+            f"start; got {hidden}"
+        )
     history, curves = _explorer_run(init_scale, eta, hidden, n_layers, start)
     note = "" if curves is not None else " (no theory for a random deep start)"
     fig, ax = new_figure(width=6.8, height=4.0)
@@ -107,12 +112,17 @@ def explorer(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 16,
     from IPython.display import display
 
     plt.close(explorer_figure(init_scale, eta, hidden, n_layers, start))  # validates
-    w_scale = widgets.FloatLogSlider(value=init_scale, base=10, min=-5, max=-1, step=0.25,
-                                     description="init scale")
+    w_scale = widgets.FloatLogSlider(
+        value=init_scale, base=10, min=-5, max=-1, step=0.25, description="init scale"
+    )
     w_eta = widgets.FloatLogSlider(value=eta, base=10, min=-2.5, max=-0.7, step=0.1,
                                    description="eta")
-    w_hidden = widgets.IntSlider(value=hidden, min=1, max=64, step=1, description="width N")
-    w_depth = widgets.IntSlider(value=n_layers, min=2, max=5, step=1, description="layers N_l")
+    w_hidden = widgets.IntSlider(
+        value=hidden, min=1, max=64, step=1, description="width N"
+    )
+    w_depth = widgets.IntSlider(
+        value=n_layers, min=2, max=5, step=1, description="layers N_l"
+    )
     w_start = widgets.ToggleButtons(options=["random", "balanced"], value=start,
                                     description="start")
     out = widgets.Output()

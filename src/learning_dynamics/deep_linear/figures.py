@@ -35,7 +35,9 @@ __all__ = [
 
 def _history(history) -> History:
     if not isinstance(history, History):
-        raise TypeError(f"history must be a deep_linear.History; got {type(history).__name__}")
+        raise TypeError(
+            f"history must be a deep_linear.History; got {type(history).__name__}"
+        )
     return history
 
 
@@ -47,7 +49,8 @@ def _axes(ax, width=6.4, height=4.0):
 
 def plot_modes(history, curves=None, *, ax=None, normalise: bool = True,
                title: str = "Mode strengths: simulation (colour), theory (dashed)"):
-    """Mode strengths ``a_alpha(t)`` (over ``s_alpha`` when ``normalise``) against ``t/tau``.
+    """Mode strengths ``a_alpha(t)`` (over ``s_alpha`` when ``normalise``) against
+    ``t/tau``.
 
     ``curves`` is an array ``(len(history.t), r)`` of predicted strengths drawn dashed.
     """
@@ -71,7 +74,8 @@ def plot_modes(history, curves=None, *, ax=None, normalise: bool = True,
 
 
 def plot_seed_errors(errors_bare, errors_corrected, labels: Sequence[str]):
-    """Relative half-time errors over seeds: bare eq. (dl-u0-eff) vs corrected (dl-u0-comp)."""
+    """Relative half-time errors over seeds: bare eq. (dl-u0-eff) vs corrected
+    (dl-u0-comp)."""
     bare = check_array("errors_bare", errors_bare, ndim=2)
     corrected = check_array("errors_corrected", errors_corrected, shape=bare.shape)
     fig, ax = new_figure(width=6.6, height=3.8)
@@ -102,7 +106,12 @@ def plot_loss_stages(history, predicted_loss, predicted_half_times, *, ax=None):
     halves = check_array("predicted_half_times", predicted_half_times, ndim=1)
     fig, ax = _axes(ax)
     ax.plot(h.step, h.loss / h.loss[0], color=PALETTE[0], label="simulated loss")
-    ax.plot(h.step, theory / h.loss[0], **THEORY_STYLE, label="theory (discrete-time sigmoids)")
+    ax.plot(
+        h.step,
+        theory / h.loss[0],
+        **THEORY_STYLE,
+        label="theory (discrete-time sigmoids)",
+    )
     for k, x in enumerate(np.unique(np.round(halves, 6))):
         ax.axvline(x, color="grey", linestyle=":", linewidth=1.2,
                    label="predicted half-times" if k == 0 else None)
@@ -123,7 +132,8 @@ def plot_deep_vs_shallow(deep, shallow, deep_curves, shallow_curves):
 
 
 def plot_depth(runs: dict, curves: dict, depths, half_sim, half_ode, blowup):
-    """Depth: trajectories at equal ``u0`` (left) and half-times at equal per-layer scale.
+    """Depth: trajectories at equal ``u0`` (left) and half-times at equal per-layer
+    scale.
 
     ``runs``/``curves`` map ``N_l`` to a History and its ODE curve of mode 1 (left);
     ``half_sim``, ``half_ode``, ``blowup`` are mode-1 half-times per depth (right).
@@ -142,8 +152,13 @@ def plot_depth(runs: dict, curves: dict, depths, half_sim, half_ode, blowup):
     depths = np.asarray(depths)
     axes[1].plot(depths, half_sim, "o", color=PALETTE[1], ms=7, label="simulated")
     axes[1].plot(depths, half_ode, **THEORY_STYLE, label="ODE half-time")
-    axes[1].plot(depths[depths >= 4], np.asarray(blowup)[depths >= 4], ":", color="grey",
-                 label="blow-up time $t^*$")
+    axes[1].plot(
+        depths[depths >= 4],
+        np.asarray(blowup)[depths >= 4],
+        ":",
+        color="grey",
+        label="blow-up time $t^*$",
+    )
     axes[1].set_yscale("log")
     axes[1].set_xlabel("layers of units $N_l$")
     axes[1].set_ylabel(r"half-time $t_{1/2}/\tau$")
@@ -153,7 +168,8 @@ def plot_depth(runs: dict, curves: dict, depths, half_sim, half_ode, blowup):
 
 
 def plot_isometry(depths, steps_sim: dict, steps_theory: dict, deep_limit: float):
-    """Steps to learn mode 1 at ``eta`` a fixed fraction of the stability limit, by depth.
+    """Steps to learn mode 1 at ``eta`` a fixed fraction of the stability limit, by
+    depth.
 
     ``steps_sim`` and ``steps_theory`` map a start's label to arrays over ``depths``;
     ``deep_limit`` is the ``N_l -> infinity`` value for the isometric start.
@@ -173,13 +189,23 @@ def plot_isometry(depths, steps_sim: dict, steps_theory: dict, deep_limit: float
     return fig
 
 
-def plot_spectrum(measured, predicted, *, ax=None, title: str = "Singular values of tree data"):
-    """Measured singular values of the data against the level formula, eq. (dl-tree-spectrum)."""
+def plot_spectrum(
+    measured, predicted, *, ax=None, title: str = "Singular values of tree data"
+):
+    """Measured singular values of the data against the level formula, eq.
+    (dl-tree-spectrum)."""
     measured = check_array("measured", measured, ndim=1)
     predicted = check_array("predicted", predicted, shape=(measured.size,))
     fig, ax = _axes(ax, width=6.4, height=3.6)
     index = np.arange(1, measured.size + 1)
-    ax.plot(index, measured, "o", color=PALETTE[0], markersize=8, label=r"measured $\sigma(Y)$")
+    ax.plot(
+        index,
+        measured,
+        "o",
+        color=PALETTE[0],
+        markersize=8,
+        label=r"measured $\sigma(Y)$",
+    )
     ax.plot(index, predicted, "_", color="black", markersize=22, markeredgewidth=2,
             label=r"theory $\sqrt{N_f\lambda_k}$")
     ax.set_xlabel(r"mode index $\alpha$")
@@ -198,9 +224,11 @@ def plot_rsm_snapshots(history, steps: Sequence[int], item_names: Sequence[str],
     h = _history(history)
     fig, axes = new_figure(2, 2, width=6.6, height=6.6)
     similarity = diagnostics.rsm(h.hidden)
-    for ax, step, err in zip(axes.ravel(), steps, mismatch):
+    for ax, step, err in zip(axes.ravel(), steps, mismatch, strict=True):
         i = int(np.searchsorted(h.step, int(step)))
-        ax.imshow(similarity[i] / np.abs(similarity[i]).max(), vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.imshow(
+            similarity[i] / np.abs(similarity[i]).max(), vmin=-1, vmax=1, cmap="RdBu_r"
+        )
         ax.set_xticks(range(len(item_names)))
         ax.set_yticks(range(len(item_names)))
         ax.set_xticklabels(item_names, rotation=90, fontsize=8)
@@ -254,14 +282,18 @@ def plot_projection(history, item: int, steps: Sequence[int], item_names: Sequen
     return fig
 
 
-def plot_typicality(history, feature: int, item_names: Sequence[str], theory, *, ax=None):
+def plot_typicality(
+    history, feature: int, item_names: Sequence[str], theory, *, ax=None
+):
     """Output of one shared feature for every item with its prediction (dashed)."""
     h = _history(history)
     theory = check_array("theory", theory, shape=(h.t.size, len(item_names)))
     fig, ax = _axes(ax, width=6.4, height=3.6)
     row = h.prediction_rows.index(feature)
     for j, name in enumerate(item_names):
-        ax.plot(h.t, h.predictions[:, row, j], color=PALETTE[j % len(PALETTE)], label=name)
+        ax.plot(
+            h.t, h.predictions[:, row, j], color=PALETTE[j % len(PALETTE)], label=name
+        )
         ax.plot(h.t, theory[:, j], **THEORY_STYLE, label="theory" if j == 0 else None)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1.0)
     ax.set_xlabel(r"time $t/\tau$")
@@ -272,15 +304,18 @@ def plot_typicality(history, feature: int, item_names: Sequence[str], theory, *,
 
 
 def plot_coherence(history, groups, labels: Sequence[str], curves, *, ax=None):
-    """Strength of each category's mode (normalised) over its closed form, eq. (dl-coherence)."""
+    """Strength of each category's mode (normalised) over its closed form, eq.
+    (dl-coherence)."""
     h = _history(history)
     curves = check_array("curves", curves, ndim=2)
     fig, ax = _axes(ax, width=6.4, height=3.6)
-    for c, (group, label) in enumerate(zip(groups, labels)):
+    for c, (group, label) in enumerate(zip(groups, labels, strict=True)):
         total = float(np.sum(h.svd.s[list(group)]))
         ax.plot(h.t, diagnostics.block_strength(h, group) / total,
                 color=PALETTE[c % len(PALETTE)], label=label)
-        ax.plot(h.t, curves[:, c], **THEORY_STYLE, label="closed form" if c == 0 else None)
+        ax.plot(
+            h.t, curves[:, c], **THEORY_STYLE, label="closed form" if c == 0 else None
+        )
     ax.set_xlabel(r"time $t/\tau$")
     ax.set_ylabel("category mode strength / $s$")
     ax.set_title("Isolated categories: coherent ones are learned first")
@@ -290,17 +325,25 @@ def plot_coherence(history, groups, labels: Sequence[str], curves, *, ax=None):
 
 def plot_category_noise(strengths, overlap_sim, overlap_theory, sv_sim, sv_theory,
                         threshold: float, edge: float, *, strength_grid=None):
-    """A category in noise: item overlap (left) and singular value (right) against ``s``.
+    """A category in noise: item overlap (left) and singular value (right) against
+    ``s``.
 
     ``*_sim`` are per-seed measurements ``(n_strengths, n_seeds)``; the theory arrays
     are evaluated on ``strength_grid`` (default ``strengths``).
     """
     strengths = check_array("strengths", strengths, ndim=1)
-    grid = strengths if strength_grid is None else check_array("strength_grid", strength_grid)
+    grid = (
+        strengths
+        if strength_grid is None
+        else check_array("strength_grid", strength_grid)
+    )
     overlap_sim = check_array("overlap_sim", overlap_sim, ndim=2)
     sv_sim = check_array("sv_sim", sv_sim, ndim=2)
     fig, axes = new_figure(1, 2, width=7.0, height=3.6)
-    for ax, sim, theory in ((axes[0], overlap_sim, overlap_theory), (axes[1], sv_sim, sv_theory)):
+    for ax, sim, theory in (
+        (axes[0], overlap_sim, overlap_theory),
+        (axes[1], sv_sim, sv_theory),
+    ):
         ax.plot(np.repeat(strengths, sim.shape[1]), sim.ravel(), "o", ms=3, alpha=0.5,
                 color=PALETTE[0], label="trained network, one seed each")
         ax.plot(grid, theory, **THEORY_STYLE, label="theory")

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..validation import check_array, check_bool, check_choice, check_float, check_int
-from .data import DataSVD, Dataset, check_dataset, check_flip_prob
+from .data import Dataset, DataSVD, check_dataset
 
 __all__ = [
     "mode_strength",
@@ -33,15 +33,13 @@ __all__ = [
     "predicted_outputs",
     "predicted_rsm",
     "predicted_loss",
-    "tree_level_spectrum",
-    "tree_singular_values",
-    "category_outlier",
     "tau_from_hyperparameters",
 ]
 
 #: Largest number of layers of units accepted by the depth functions.
 MAX_LAYERS = 12
-#: Logit ``ln(u / (s - u))`` at which a mode counts as converged (``u = s (1 - 4e-18)``).
+#: Logit ``ln(u / (s - u))`` at which a mode counts as converged (``u = s (1 -
+# 4e-18)``).
 _LOGIT_END = 40.0
 #: Integration nodes per unit of logit; the grid never exceeds ~ 60 000 nodes.
 _NODES_PER_LOGIT = 64
@@ -74,8 +72,10 @@ def check_time_points(name: str, t) -> np.ndarray:
 def _initial(name: str, a0, s: np.ndarray, *, below: float = 1.0) -> np.ndarray:
     a0 = positive_vector(name, a0)
     if a0.size not in (1, s.size):
-        raise ValueError(f"{name} must be a scalar or have one entry per singular value "
-                         f"({s.size}); got {a0.size}")
+        raise ValueError(
+            f"{name} must be a scalar or have one entry per singular value "
+            f"({s.size}); got {a0.size}"
+        )
     a0 = np.broadcast_to(a0, s.shape).astype(float)
     if np.any(a0 >= below * s):
         raise ValueError(f"{name} must be smaller than {below:g} * s for every mode; "
@@ -87,9 +87,11 @@ def _tau(tau) -> float:
     return check_float("tau", tau, minimum=0.0, min_inclusive=False)
 
 
-# ------------------------------------------------------------------ two-layer closed forms
+# ------------------------------------------------------------------ two-layer closed
+# forms
 def mode_strength(t, s, a0, tau: float = 1.0) -> np.ndarray:
-    """Exact strength of each mode of a two-layer net from a balanced start, eq. (dl-sigmoid).
+    """Exact strength of each mode of a two-layer net from a balanced start, eq.
+    (dl-sigmoid).
 
     ``a(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/a0)``, evaluated as
     ``s / (1 + (s/a0 - 1) e^{-2st/tau})`` so that it never overflows.
@@ -128,7 +130,8 @@ def half_time(s, a0, tau: float = 1.0) -> np.ndarray:
 
 
 def discrete_half_time(s, a0, eta: float) -> np.ndarray:
-    """Half-time in *steps* of gradient descent with a finite step ``eta``, eq. (dl-discrete).
+    """Half-time in *steps* of gradient descent with a finite step ``eta``, eq.
+    (dl-discrete).
 
     A balanced mode obeys ``u <- u (1 + eta (s - u))^2`` per step, so the odds
     ``u/(s-u)`` grow by about ``(1 + eta s)^2`` per step and reach 1 after
@@ -142,7 +145,8 @@ def discrete_half_time(s, a0, eta: float) -> np.ndarray:
 
 
 def discrete_mode_strength(steps, s, a0, eta: float) -> np.ndarray:
-    """Mode strength after ``k`` steps of gradient descent with step ``eta``, eq. (dl-discrete).
+    """Mode strength after ``k`` steps of gradient descent with step ``eta``, eq.
+    (dl-discrete).
 
     The odds ``a/(s-a)`` grow by ``(1 + eta s)^2`` per step (instead of ``e^{2 eta s}``
     in gradient flow), so ``a_k = s / (1 + (s/a0 - 1) (1 + eta s)^(-2k))``; shape
@@ -179,7 +183,8 @@ def shallow_half_time(s, b0, tau: float = 1.0) -> np.ndarray:
     return _tau(tau) * np.log(2.0 * (s - b0) / s)
 
 
-# ------------------------------------------------------------------ any depth: one integrator
+# ------------------------------------------------------------------ any depth: one
+# integrator
 def _check_depth_args(s, u0, tau, n_layers, *, below: float = 1.0):
     s = positive_vector("s", s)
     u0 = _initial("u0", u0, s, below=below)
@@ -188,7 +193,8 @@ def _check_depth_args(s, u0, tau, n_layers, *, below: float = 1.0):
 
 
 def _time_per_logit(logit: np.ndarray, s: float, n_layers: int) -> np.ndarray:
-    """``dt/dw`` (``tau = 1``) for eq. (dl-depth-ode) in the logit ``w = ln(u / (s - u))``.
+    """``dt/dw`` (``tau = 1``) for eq. (dl-depth-ode) in the logit ``w = ln(u / (s -
+    u))``.
 
     With ``u = s sigma(w)``, ``du/dw = u (s - u) / s`` and so
     ``dt/dw = u^(2/(N_l-1) - 1) / ((N_l - 1) s)``: smooth and finite for every ``w``
@@ -200,11 +206,13 @@ def _time_per_logit(logit: np.ndarray, s: float, n_layers: int) -> np.ndarray:
 
 
 def _logit_time_table(s: float, u0: float, n_layers: int, logit_end: float):
-    """Time ``t(w)`` (``tau = 1``) on a uniform logit grid from ``w(u0)`` to ``logit_end``.
+    """Time ``t(w)`` (``tau = 1``) on a uniform logit grid from ``w(u0)`` to
+    ``logit_end``.
 
     Each interval is one classical Runge-Kutta (RK4) step of ``dt/dw``; since the
     right-hand side depends on ``w`` only, RK4 is Simpson's rule here, with error
-    ``O(h^4)`` for ``h = 1/64``. This is the book's one integrator of eq. (dl-depth-ode).
+    ``O(h^4)`` for ``h = 1/64``. This is the book's one integrator of eq.
+    (dl-depth-ode).
     """
     start = math.log(u0) - math.log(s - u0)
     n = max(2, int(math.ceil((logit_end - start) * _NODES_PER_LOGIT)))
@@ -217,7 +225,8 @@ def _logit_time_table(s: float, u0: float, n_layers: int, logit_end: float):
 
 
 def integrate_mode_ode(t, s, u0, tau: float = 1.0, *, n_layers: int = 3) -> np.ndarray:
-    """Numerically integrate ``tau du/dt = (N_l-1) u^(2-2/(N_l-1)) (s-u)``, eq. (dl-depth-ode).
+    """Numerically integrate ``tau du/dt = (N_l-1) u^(2-2/(N_l-1)) (s-u)``, eq.
+    (dl-depth-ode).
 
     The time to reach each strength is tabulated by RK4 in the logit
     ``w = ln(u/(s-u))`` (see :func:`_logit_time_table`) and inverted by cubic Hermite
@@ -301,7 +310,9 @@ def stability_limit(data: Dataset, n_layers: int = 3) -> float:
 # ------------------------------------------------------------------ random starts
 def _check_two_layer_weights(weights, svd):
     if not hasattr(weights, "__len__") or len(weights) != 2:
-        raise ValueError("weights must be the pair (W1, W2) of a two-layer net (n_layers = 3)")
+        raise ValueError(
+            "weights must be the pair (W1, W2) of a two-layer net (n_layers = 3)"
+        )
     if not isinstance(svd, DataSVD):
         raise TypeError(f"svd must be a DataSVD; got {type(svd).__name__}")
     w1 = check_array("weights[0]", weights[0], ndim=2)
@@ -318,11 +329,13 @@ def effective_initial_strength(weights, svd: DataSVD, *,
     """Effective initial strength of each mode of a random two-layer start.
 
     For mode ``alpha`` let ``a = W1 v_alpha`` and ``b = W2^T u_alpha`` (hidden-space
-    vectors); the growing part of ``a . b`` starts at ``|a + b|^2 / 4``, eq. (dl-u0-eff).
+    vectors); the growing part of ``a . b`` starts at ``|a + b|^2 / 4``, eq.
+    (dl-u0-eff).
     Inside a degenerate group the same construction gives the matrix
     ``(A + B)^T (A + B) / 4``, whose eigenvalues (descending) are returned.
 
-    With ``orthogonalise=True`` the growing vectors ``a + b`` are first orthogonalised in
+    With ``orthogonalise=True`` the growing vectors ``a + b`` are first orthogonalised
+    in
     descending order of ``s`` (Gram-Schmidt; a degenerate group is projected as a block
     on the complement of the stronger modes' span): the competitive term of
     eq. (dl-coop-comp) removes the part of a weaker mode that lies along a stronger,
@@ -344,7 +357,8 @@ def effective_initial_strength(weights, svd: DataSVD, *,
     return out
 
 
-# ------------------------------------------------------------------ what the modes predict
+# ------------------------------------------------------------------ what the modes
+# predict
 def _check_strengths(svd, strengths):
     if not isinstance(svd, DataSVD):
         raise TypeError(f"svd must be a DataSVD; got {type(svd).__name__}")
@@ -363,104 +377,26 @@ def predicted_outputs(svd: DataSVD, strengths, rows=None) -> np.ndarray:
 
 
 def predicted_rsm(svd: DataSVD, strengths) -> np.ndarray:
-    """Similarity matrix ``V A(t) V^T`` of the hidden layer, eq. (dl-rsm); ``(n_t, P, P)``."""
+    """Similarity matrix ``V A(t) V^T`` of the hidden layer, eq. (dl-rsm); ``(n_t, P,
+    P)``."""
     strengths = _check_strengths(svd, strengths)
     return np.einsum("ia,ta,ja->tij", svd.v, strengths, svd.v)
 
 
 def predicted_loss(svd: DataSVD, strengths) -> np.ndarray:
-    """Loss ``1/2 sum_alpha (s_alpha - a_alpha(t))^2`` of mode strengths, eq. (dl-loss)."""
+    """Loss ``1/2 sum_alpha (s_alpha - a_alpha(t))^2`` of mode strengths, eq.
+    (dl-loss)."""
     strengths = _check_strengths(svd, strengths)
     return 0.5 * np.sum((svd.s - strengths) ** 2, axis=1)
 
 
-# ------------------------------------------------------------------ data spectra
-#: Largest tree (number of leaf items) whose spectrum is expanded item by item.
-MAX_TREE_ITEMS = 4096
-
-
-def tree_level_spectrum(branching: int, depth: int,
-                        flip_prob: float) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues of the item covariance of branching-diffusion data, eq. (dl-tree-spectrum).
-
-    With ``q = (1 - 2 flip_prob)^2``, ``w_0 = q^D`` and ``w_l = q^(D-l) (1-q)``, the
-    level-``k`` eigenvalue is ``lambda_k = sum_{l >= k} w_l B^(D-l)``, with multiplicity 1
-    for ``k = 0`` and ``(B-1) B^(k-1)`` otherwise; ``B^D <= 2^53``.
-
-    Returns
-    -------
-    (lambda, multiplicity) : tuple of numpy.ndarray
-        Both of length ``depth + 1``, root level first (largest eigenvalue first).
-    """
-    branching = check_int("branching", branching, minimum=2)
-    depth = check_int("depth", depth, minimum=1, maximum=53)
-    if branching**depth > 2**53:
-        raise ValueError(f"branching ** depth must be at most 2**53 (exact in floating "
-                         f"point); got {branching}**{depth}")
-    q = (1.0 - 2.0 * check_flip_prob("flip_prob", flip_prob)) ** 2
-    levels = np.arange(depth + 1)
-    weights = np.where(levels == 0, q**depth, q ** (depth - levels) * (1.0 - q))
-    sizes = float(branching) ** (depth - levels)
-    lam = np.array([np.sum(weights[k:] * sizes[k:]) for k in levels])
-    mult = np.array([1] + [(branching - 1) * branching ** (k - 1)
-                           for k in range(1, depth + 1)], dtype=np.int64)
-    return lam, mult
-
-
-def tree_singular_values(branching: int, depth: int, flip_prob: float,
-                         n_features: int) -> np.ndarray:
-    """Predicted singular values ``sqrt(N_f lambda_k)`` repeated by multiplicity.
-
-    Largest first, one per item (``branching ** depth <= 4096`` items, the same limit
-    as :func:`~learning_dynamics.deep_linear.branching_diffusion`), eq. (dl-tree-spectrum).
-    """
-    n_features = check_int("n_features", n_features, minimum=1)
-    branching = check_int("branching", branching, minimum=2)
-    depth = check_int("depth", depth, minimum=1, maximum=53)
-    if branching**depth > MAX_TREE_ITEMS:
-        raise ValueError(f"branching ** depth must be at most {MAX_TREE_ITEMS} items; "
-                         f"got {branching}**{depth} = {branching**depth}")
-    lam, mult = tree_level_spectrum(branching, depth, flip_prob)
-    return np.repeat(np.sqrt(n_features * lam), mult)
-
-
-def category_outlier(strength, noise: float, n_items: int, n_features: int) -> dict:
-    """A category of strength ``s`` in Gaussian noise: outlier and threshold, eq. (dl-bbp).
-
-    For ``s u v^T + noise * G`` (``G`` an ``N_o x N_i`` matrix of i.i.d. standard
-    normals) the noise bulk of singular values ends at ``noise (sqrt N_o + sqrt N_i)``;
-    the category separates from it only if ``s > s_c = noise (N_o N_i)^(1/4)``, and then
-    its singular value is ``sqrt((s^2 + noise^2 N_o)(s^2 + noise^2 N_i)) / s`` and its
-    item vector overlaps the category's with
-    ``|v . v_hat|^2 = 1 - (c + theta^2) / (theta^2 (theta^2 + 1))``,
-    ``theta^2 = s^2 / (noise^2 N_i)``, ``c = N_o / N_i`` (0 below the threshold).
-
-    Returns
-    -------
-    dict
-        ``singular_value``, ``item_overlap`` (arrays like ``strength``), ``threshold``
-        and ``bulk_edge`` (floats).
-    """
-    s = positive_vector("strength", strength)
-    noise = check_float("noise", noise, minimum=0.0, min_inclusive=False)
-    n_items = check_int("n_items", n_items, minimum=1)
-    n_features = check_int("n_features", n_features, minimum=1)
-    threshold = noise * (n_features * n_items) ** 0.25
-    edge = noise * (math.sqrt(n_features) + math.sqrt(n_items))
-    above = s > threshold
-    value = np.where(above, np.sqrt((s**2 + noise**2 * n_features)
-                                    * (s**2 + noise**2 * n_items)) / s, edge)
-    theta2, ratio = s**2 / (noise**2 * n_items), n_features / n_items
-    overlap = np.where(above, 1.0 - (ratio + theta2) / (theta2 * (theta2 + 1.0)), 0.0)
-    return {"singular_value": value, "item_overlap": np.clip(overlap, 0.0, 1.0),
-            "threshold": threshold, "bulk_edge": edge}
-
-
 def tau_from_hyperparameters(eta: float, *, loss: str = "sum", n_samples: int = 1,
                              n_outputs: int = 1) -> float:
-    """Gradient-flow time constant (in steps) of full-batch GD on one-hot inputs, eq. (dl-tau-map).
+    """Gradient-flow time constant (in steps) of full-batch GD on one-hot inputs, eq.
+    (dl-tau-map).
 
-    In the book's convention (``L = 1/2 sum_mu ||.||^2``, ``Sigma_yx = y``, ``s = sigma(y)``):
+    In the book's convention (``L = 1/2 sum_mu ||.||^2``, ``Sigma_yx = y``, ``s =
+    sigma(y)``):
 
     * ``loss="sum"``: ``L = 1/2 sum_mu ||.||^2``, ``tau = 1/eta``;
     * ``loss="mean"``: ``L = 1/(2P) sum_mu ||.||^2``, ``tau = P/eta``;

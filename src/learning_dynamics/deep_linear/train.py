@@ -6,7 +6,8 @@ steps, what the chapter compares with theory (mode strengths, loss, hidden
 representations, chosen outputs, the conserved quantity of eq. (dl-conserved)).
 Conventions: inputs are the columns of ``x`` (``d x P``), targets the columns of ``y``
 (``N_out x P``), ``Sigma_yx = y x^T``; gradient descent with step ``eta`` is Euler's
-method for gradient flow with ``tau = 1/eta`` and ``t = step * eta``. Float64 throughout.
+method for gradient flow with ``tau = 1/eta`` and ``t = step * eta``. Float64
+throughout.
 """
 from __future__ import annotations
 
@@ -28,7 +29,15 @@ from ..validation import (
     check_int,
     check_times,
 )
-from .data import DataSVD, Dataset, check_dataset, data_svd
+from .data import Dataset, DataSVD, check_dataset, data_svd
+from .engine import (
+    Backend,
+    OutputReduction,
+    Recorder,
+    forward,
+    gradients,
+    loss_and_feedback,
+)
 from .theory import MAX_LAYERS, check_time_points, stability_limit
 
 __all__ = ["History", "init_weights", "train", "simulate_gradient_flow"]
@@ -132,9 +141,14 @@ def init_weights(data: Dataset, *, hidden: int = 16, n_layers: int = 3,
             raise ValueError(f"hidden must be >= the rank of Sigma_yx ({rank}) for a "
                              f"balanced start; got {hidden}")
         per_layer = scale ** (1.0 / (n_layers - 1))
-        frames = ([svd.v] + [_orthonormal(rng, hidden, rank) for _ in range(n_layers - 2)]
-                  + [svd.u])
-        return tuple(per_layer * frames[i + 1] @ frames[i].T for i in range(n_layers - 1))
+        frames = (
+            [svd.v]
+            + [_orthonormal(rng, hidden, rank) for _ in range(n_layers - 2)]
+            + [svd.u]
+        )
+        return tuple(
+            per_layer * frames[i + 1] @ frames[i].T for i in range(n_layers - 1)
+        )
     weights = []
     for i in range(n_layers - 1):
         std = scale if init == "random" else scale / math.sqrt(dims[i] + dims[i + 1])
@@ -145,13 +159,18 @@ def init_weights(data: Dataset, *, hidden: int = 16, n_layers: int = 3,
 def _check_weights0(data: Dataset, weights0, n_layers: int) -> tuple:
     if (isinstance(weights0, np.ndarray) or not hasattr(weights0, "__len__")
             or len(weights0) != n_layers - 1):
-        raise ValueError(f"weights0 must be a sequence of n_layers - 1 = {n_layers - 1} "
-                         f"matrices")
-    weights0 = tuple(check_array(f"weights0[{i}]", w, ndim=2) for i, w in enumerate(weights0))
+        raise ValueError(
+            f"weights0 must be a sequence of n_layers - 1 = {n_layers - 1} matrices"
+        )
+    weights0 = tuple(
+        check_array(f"weights0[{i}]", w, ndim=2) for i, w in enumerate(weights0)
+    )
     dims = [data.x.shape[0]] + [w.shape[0] for w in weights0]
     for i, w in enumerate(weights0):
         if w.shape[1] != dims[i]:
-            raise ValueError(f"weights0[{i}] must have {dims[i]} columns; got shape {w.shape}")
+            raise ValueError(
+                f"weights0[{i}] must have {dims[i]} columns; got shape {w.shape}"
+            )
     if dims[-1] != data.y.shape[0]:
         raise ValueError(f"weights0[-1] must have {data.y.shape[0]} rows (outputs); "
                          f"got {dims[-1]}")
@@ -168,149 +187,49 @@ def _record_steps(record, steps: int, bytes_per_record: int) -> np.ndarray:
     need = steps_kept.size * bytes_per_record
     if need > MAX_RECORD_BYTES:
         raise ValueError(
-            f"record asks for {steps_kept.size} snapshots of {bytes_per_record} bytes = "
-            f"{need / 1e9:.1f} GB; the limit is {MAX_RECORD_BYTES / 1e9:.1f} GB. Record fewer "
-            f"steps or fewer prediction_rows.")
+            f"record asks for {steps_kept.size} snapshots of {bytes_per_record} "
+            f"bytes = {need / 1e9:.1f} GB; the limit is "
+            f"{MAX_RECORD_BYTES / 1e9:.1f} GB. Record fewer steps or fewer "
+            f"prediction_rows."
+        )
     return steps_kept
 
 
-class _Backend:
-    """Array conversion for the numpy or torch (float64, CPU) engine."""
-
-    def __init__(self, name: str):
-        self.name = name
-        if name == "torch":
-            import torch
-
-            self._torch = torch
-
-    def array(self, value):
-        value = np.array(value, dtype=np.float64)
-        return self._torch.from_numpy(value) if self.name == "torch" else value
-
-    def numpy(self, value):
-        return value.detach().cpu().numpy() if self.name == "torch" else value
-
-
-@dataclass
-class _OutputReduction:
-    """Exact reduction of the last layer to the column space of ``y``, eq. (dl-reduction).
-
-    ``W_L = Q A + W_perp`` with ``Q`` an orthonormal basis of the column space of ``y``;
-    ``W_perp(t) = W_perp(0) Pi(t)`` with ``Pi <- Pi (I - eta h h^T)`` (``h`` the last hidden
-    activations), so only ``A`` (rank x N) and ``Pi`` (N x N) are updated and nothing of
-    size ``N_out`` is touched during training.
-    """
-
-    basis: np.ndarray            # Q, (N_out, rank of y)
-    perp0: np.ndarray            # W_perp(0), (N_out, N)
-    perp_gram: object            # W_perp(0)^T W_perp(0), backend array
-    propagator: object           # Pi(t), backend array
-    unfit_loss: float            # 1/2 ||y - Q Q^T y||^2, constant
-
-    @classmethod
-    def build(cls, data: Dataset, last_weight: np.ndarray, backend: _Backend):
-        basis, sv, _ = np.linalg.svd(data.y, full_matrices=False)
-        basis = basis[:, sv > 1e-12 * sv[0]]
-        perp0 = last_weight - basis @ (basis.T @ last_weight)
-        unfit = 0.5 * float(np.sum((data.y - basis @ (basis.T @ data.y)) ** 2))
-        return cls(basis, perp0, backend.array(perp0.T @ perp0),
-                   backend.array(np.eye(last_weight.shape[1])), unfit)
-
-
-def _forward(weights: list, x) -> list:
-    """Activations ``[x, W_1 x, W_2 W_1 x, ...]``."""
-    activations = [x]
-    for weight in weights:
-        activations.append(weight @ activations[-1])
-    return activations
-
-
-def _gradients(weights: list, activations: list, residual, perp_feedback) -> list:
-    """Minus the loss gradient for each weight matrix (back-propagation of ``residual``).
-
-    ``perp_feedback`` is ``W_perp^T W_perp h`` for the reduced last layer (else None).
-    """
-    delta = residual  # back-propagated error at the current layer's output
-    grads = [None] * len(weights)
-    for i in range(len(weights) - 1, -1, -1):
-        grads[i] = delta @ activations[i].T
-        if i:
-            delta = weights[i].T @ delta
-            if perp_feedback is not None and i == len(weights) - 1:
-                delta = delta - perp_feedback
-    return grads
-
-
-class _Recorder:
-    """Collects the recorded quantities of :class:`History`."""
-
-    def __init__(self, weights, reduction, svd, rows, backend):
-        self.backend, self.reduction, self.rows = backend, reduction, list(rows)
-        self.out_basis_t = backend.array(
-            svd.u.T @ reduction.basis if reduction else svd.u.T)
-        self.in_basis = backend.array(svd.v)
-        if reduction:
-            self.basis_rows = backend.array(reduction.basis[self.rows])
-            self.perp_rows = backend.array(reduction.perp0[self.rows])
-        self.steps, self.loss, self.modes, self.hidden, self.pred, self.drift = ([] for _ in
-                                                                                range(6))
-        self.balance0 = self._balance(weights)
-
-    def _balance(self, weights):
-        grams = [weights[i + 1].T @ weights[i + 1] for i in range(len(weights) - 1)]
-        if self.reduction and grams:
-            prop = self.reduction.propagator
-            grams[-1] = grams[-1] + prop.T @ self.reduction.perp_gram @ prop
-        return [self.backend.numpy(grams[i] - weights[i] @ weights[i].T)
-                for i in range(len(grams))]
-
-    def add(self, step, loss, weights, activations):
-        product = self.out_basis_t
-        for weight in reversed(weights):
-            product = product @ weight
-        self.modes.append(self.backend.numpy(product @ self.in_basis))
-        self.steps.append(step)
-        self.loss.append(loss)
-        if len(weights) > 1:
-            self.hidden.append(self.backend.numpy(activations[1]))
-        if self.reduction:
-            readout = self.basis_rows @ weights[-1] + self.perp_rows @ self.reduction.propagator
-            self.pred.append(self.backend.numpy(readout @ activations[-2]))
-        else:
-            self.pred.append(self.backend.numpy(activations[-1][self.rows]))
-        self.drift.append(max((float(np.linalg.norm(q - q0)) for q, q0 in
-                               zip(self._balance(weights), self.balance0)), default=0.0))
-
-
-def _loss(residual, activations, reduction):
-    """Loss and, for the reduced last layer, the feedback ``W_perp^T W_perp h``."""
-    loss = 0.5 * float((residual * residual).sum())
-    if reduction is None:
-        return loss, None
-    prop = reduction.propagator
-    feedback = prop.T @ (reduction.perp_gram @ (prop @ activations[-2]))
-    return loss + reduction.unfit_loss + 0.5 * float((activations[-2] * feedback).sum()), feedback
-
-
-def _check_eta(data: Dataset, eta, n_layers: int, check_stability) -> tuple[float, float]:
+def _check_eta(
+    data: Dataset, eta, n_layers: int, check_stability
+) -> tuple[float, float]:
     eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
     limit = stability_limit(data, n_layers)
     if check_bool("check_stability", check_stability) and eta >= limit:
         raise ValueError(
             f"eta = {eta:g} is at or above the stability limit {limit:.4g} of eq. "
-            f"(dl-stability) for N_l = {n_layers} layers on these data: near convergence "
-            f"gradient descent would oscillate or diverge instead of converging. Reduce eta "
-            f"below {limit:.4g} (or pass check_stability=False to watch it happen).")
+            f"(dl-stability) for N_l = {n_layers} layers on these data: near "
+            f"convergence gradient descent would oscillate or diverge instead of "
+            f"converging. Reduce eta "
+            f"below {limit:.4g} (or pass check_stability=False to watch it happen)."
+        )
     return eta, limit
 
 
-def train(data: Dataset, *, hidden: int = 16, n_layers: int = 3, eta: float = 1e-3,
-          steps: int = 1000, init: str = "random", init_scale: float = 0.01, seed=0,
-          weights0: Sequence[np.ndarray] | None = None, record=None, prediction_rows=None,
-          backend: str = "numpy", reduce_outputs: bool | None = None,
-          check_stability: bool = True) -> History:
-    """Full-batch gradient descent on ``L = 1/2 sum_mu ||y_mu - W x_mu||^2``, eq. (dl-gd).
+def train(
+    data: Dataset,
+    *,
+    hidden: int = 16,
+    n_layers: int = 3,
+    eta: float = 1e-3,
+    steps: int = 1000,
+    init: str = "random",
+    init_scale: float = 0.01,
+    seed=0,
+    weights0: Sequence[np.ndarray] | None = None,
+    record=None,
+    prediction_rows=None,
+    backend: str = "numpy",
+    reduce_outputs: bool | None = None,
+    check_stability: bool = True,
+) -> History:
+    """Full-batch gradient descent on ``L = 1/2 sum_mu ||y_mu - W x_mu||^2``, eq.
+    (dl-gd).
 
     Parameters
     ----------
@@ -350,7 +269,7 @@ def train(data: Dataset, *, hidden: int = 16, n_layers: int = 3, eta: float = 1e
     n_layers = check_int("n_layers", n_layers, minimum=2, maximum=MAX_LAYERS)
     eta, limit = _check_eta(data, eta, n_layers, check_stability)
     steps = check_int("steps", steps, minimum=1, maximum=10_000_000)
-    backend = _Backend(check_choice("backend", backend, ("numpy", "torch")))
+    backend = Backend(check_choice("backend", backend, ("numpy", "torch")))
     if weights0 is None:
         weights0 = init_weights(data, hidden=hidden, n_layers=n_layers, init=init,
                                 scale=init_scale, seed=seed)
@@ -358,8 +277,14 @@ def train(data: Dataset, *, hidden: int = 16, n_layers: int = 3, eta: float = 1e
         check_int("hidden", hidden, minimum=1)
         weights0 = _check_weights0(data, weights0, n_layers)
     n_out, n_items = data.y.shape
-    rows = tuple(range(n_out)) if prediction_rows is None else tuple(
-        int(r) for r in check_times("prediction_rows", prediction_rows, maximum=n_out - 1))
+    rows = (
+        tuple(range(n_out))
+        if prediction_rows is None
+        else tuple(
+            int(r)
+            for r in check_times("prediction_rows", prediction_rows, maximum=n_out - 1)
+        )
+    )
     widths = [w.shape[0] for w in weights0[:-1]]
     if reduce_outputs is None:
         reduce_outputs = n_out > 4 * (n_items + max(widths, default=n_items))
@@ -373,10 +298,21 @@ def train(data: Dataset, *, hidden: int = 16, n_layers: int = 3, eta: float = 1e
                 reduce_outputs, n_layers)
 
 
-def _run(data, svd, weights0, eta, limit, steps, record_at, rows, backend, reduce_outputs,
-         n_layers) -> History:
+def _run(
+    data,
+    svd,
+    weights0,
+    eta,
+    limit,
+    steps,
+    record_at,
+    rows,
+    backend,
+    reduce_outputs,
+    n_layers,
+) -> History:
     """The gradient-descent loop of :func:`train` (arguments already validated)."""
-    reduction = (_OutputReduction.build(data, weights0[-1], backend) if reduce_outputs
+    reduction = (OutputReduction.build(data, weights0[-1], backend) if reduce_outputs
                  else None)
     if reduction:
         targets = backend.array(reduction.basis.T @ data.y)
@@ -386,27 +322,27 @@ def _run(data, svd, weights0, eta, limit, steps, record_at, rows, backend, reduc
     else:
         targets, weights = backend.array(data.y), [backend.array(w) for w in weights0]
     x = backend.array(data.x)
-    recorder = _Recorder(weights, reduction, svd, rows, backend)
+    recorder = Recorder(weights, reduction, svd, rows, backend)
     wanted = set(record_at.tolist())
     knob = f"eta (learning rate) = {eta:g}"
     hint = f"Gradient descent is stable near convergence only for eta < {limit:.3g}."
     with np.errstate(over="ignore", invalid="ignore"), single_threaded():
         for step in progress(range(steps + 1), desc="training"):
-            activations = _forward(weights, x)
+            activations = forward(weights, x)
             residual = targets - activations[-1]
-            loss, feedback = _loss(residual, activations, reduction)
+            loss, feedback = loss_and_feedback(residual, activations, reduction)
             if step % 10 == 0 or step == steps or step in wanted:
                 check_finite_loss(loss, step, knob=knob, hint=hint)
             if step in wanted:
                 recorder.add(step, loss, weights, activations)
             if step == steps:
                 break
-            grads = _gradients(weights, activations, residual, feedback)
+            grads = gradients(weights, activations, residual, feedback)
             if reduction:
                 hidden_last = activations[-2]
                 reduction.propagator = reduction.propagator @ (
                     shrink - eta * (hidden_last @ hidden_last.T))
-            weights = [w + eta * g for w, g in zip(weights, grads)]
+            weights = [w + eta * g for w, g in zip(weights, grads, strict=True)]
     final = [np.array(backend.numpy(w)) for w in weights]
     if reduction:
         final[-1] = (reduction.basis @ final[-1]
@@ -423,7 +359,8 @@ def _run(data, svd, weights0, eta, limit, steps, record_at, rows, backend, reduc
 
 def simulate_gradient_flow(sigma_yx, t, a0: float = 1e-3, *, dt: float = 1e-3,
                            hidden: int | None = None, n_layers: int = 3) -> np.ndarray:
-    """Mode strengths by Euler-integrating the *coupled* matrix gradient flow, eq. (dl-flow).
+    """Mode strengths by Euler-integrating the *coupled* matrix gradient flow, eq.
+    (dl-flow).
 
     Starts from the balanced, decoupled state with every mode at ``a0`` (``tau = 1``,
     whitened inputs) and returns ``a_alpha(t)`` at the times ``t`` (rounded to multiples
@@ -442,6 +379,15 @@ def simulate_gradient_flow(sigma_yx, t, a0: float = 1e-3, *, dt: float = 1e-3,
     steps = np.rint(t / dt).astype(np.int64)
     if steps.max() > 10_000_000:
         raise ValueError(f"t / dt must be at most 10 000 000 steps; got {steps.max()}")
-    hist = train(data, hidden=hidden, n_layers=n_layers, eta=dt, steps=max(1, int(steps.max())),
-                 init="balanced", init_scale=a0, record=steps, prediction_rows=[0])
+    hist = train(
+        data,
+        hidden=hidden,
+        n_layers=n_layers,
+        eta=dt,
+        steps=max(1, int(steps.max())),
+        init="balanced",
+        init_scale=a0,
+        record=steps,
+        prediction_rows=[0],
+    )
     return hist.mode_strength[np.searchsorted(hist.step, steps)]

@@ -16,9 +16,12 @@ __all__ = ["check_tree_covariance", "check_torch_mse"]
 
 def _run(name: str, student_fn: Callable, cases, *, rtol: float, atol: float,
          verbose: bool) -> CheckResult:
-    """Compare ``student_fn`` with the reference; report shapes and the largest error."""
+    """Compare ``student_fn`` with the reference; report shapes and the largest
+    error."""
     if not callable(student_fn):
-        raise TypeError(f"student_fn must be a function; got {type(student_fn).__name__}")
+        raise TypeError(
+            f"student_fn must be a function; got {type(student_fn).__name__}"
+        )
     result = None
     for k, (args, expected) in enumerate(cases, start=1):
         try:
@@ -26,28 +29,43 @@ def _run(name: str, student_fn: Callable, cases, *, rtol: float, atol: float,
         except NotImplementedError as exc:
             result = CheckResult(False, f"✗ {name}: not implemented yet — {exc}")
             break
-        except Exception as exc:  # a student's bug: report it, do not crash the notebook
-            result = CheckResult(False, f"✗ {name}: case {k} raised {type(exc).__name__}: {exc}")
+        except (
+            Exception
+        ) as exc:  # a student's bug: report it, do not crash the notebook
+            result = CheckResult(
+                False, f"✗ {name}: case {k} raised {type(exc).__name__}: {exc}"
+            )
             break
         if got.shape != expected.shape:
-            result = CheckResult(False, f"✗ {name}: case {k} returned shape {got.shape}, "
-                                        f"expected {expected.shape}.")
+            result = CheckResult(
+                False,
+                f"✗ {name}: case {k} returned shape {got.shape}, "
+                f"expected {expected.shape}.",
+            )
             break
         error = np.abs(got - expected)
         if not np.all(error <= atol + rtol * np.abs(expected)):
-            where = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
-            result = CheckResult(False, f"✗ {name}: case {k} (shape {got.shape}) differs by up "
-                                        f"to {error.max():.3g} at index {where} (rtol {rtol:g}).")
+            where = tuple(
+                int(i) for i in np.unravel_index(np.argmax(error), error.shape)
+            )
+            result = CheckResult(
+                False,
+                f"✗ {name}: case {k} (shape {got.shape}) differs by up "
+                f"to {error.max():.3g} at index {where} (rtol {rtol:g}).",
+            )
             break
     if result is None:
-        result = CheckResult(True, f"✓ {name}: all {len(cases)} cases match the reference.")
+        result = CheckResult(
+            True, f"✓ {name}: all {len(cases)} cases match the reference."
+        )
     if verbose:
         print(result.message)
     return result
 
 
 def check_tree_covariance(student_fn: Callable, *, verbose: bool = True) -> CheckResult:
-    """Check ``student_fn(branching, depth, flip_prob)`` returns ``C``, eq. (dl-tree-cov).
+    """Check ``student_fn(branching, depth, flip_prob)`` returns ``C``, eq.
+    (dl-tree-cov).
 
     Cases: random trees (branching 2-4, depth 1-3, flip probability in (0, 0.4)).
     """
@@ -56,9 +74,15 @@ def check_tree_covariance(student_fn: Callable, *, verbose: bool = True) -> Chec
     rng = np.random.default_rng(2024)
     cases = [((2, 3, 0.15), tree_covariance(2, 3, 0.15))]
     for _ in range(4):
-        args = (int(rng.integers(2, 5)), int(rng.integers(1, 4)), float(rng.uniform(0.02, 0.4)))
+        args = (
+            int(rng.integers(2, 5)),
+            int(rng.integers(1, 4)),
+            float(rng.uniform(0.02, 0.4)),
+        )
         cases.append((args, tree_covariance(*args)))
-    return _run("tree covariance", student_fn, cases, rtol=1e-10, atol=1e-12, verbose=verbose)
+    return _run(
+        "tree covariance", student_fn, cases, rtol=1e-10, atol=1e-12, verbose=verbose
+    )
 
 
 def check_torch_mse(student_fn: Callable, *, verbose: bool = True) -> CheckResult:
@@ -76,7 +100,9 @@ def check_torch_mse(student_fn: Callable, *, verbose: bool = True) -> CheckResul
         y = rng.standard_normal((n_out, n_items))
         w1 = 0.3 * rng.standard_normal((hidden, n_items))
         w2 = 0.3 * rng.standard_normal((n_out, hidden))
-        expected = np.concatenate([m.ravel() for m in train_torch_mse(y, w1, w2, lr, epochs)])
+        expected = np.concatenate(
+            [m.ravel() for m in train_torch_mse(y, w1, w2, lr, epochs)]
+        )
         cases.append(((y, w1, w2, lr, epochs), expected))
 
     def flattened(*args):

@@ -5,7 +5,8 @@ import numpy as np
 
 
 def tree_covariance(branching: int, depth: int, flip_prob: float) -> np.ndarray:
-    """Item covariance ``C_ij = q^(D - l_ij)`` of branching-diffusion data, eq. (dl-tree-cov)."""
+    """Item covariance ``C_ij = q^(D - l_ij)`` of branching-diffusion data, eq.
+    (dl-tree-cov)."""
     n_items = branching**depth
     q = (1.0 - 2.0 * flip_prob) ** 2
     ancestor_level = np.zeros((n_items, n_items), dtype=int)
