@@ -183,16 +183,15 @@ def _record_steps(record, steps: int, bytes_per_record: int) -> np.ndarray:
         if (steps + 1) * bytes_per_record <= MAX_RECORD_BYTES // 5:
             return np.arange(steps + 1)
         return np.unique(np.linspace(0, steps, DEFAULT_SPARSE_RECORDS).astype(np.int64))
-    steps_kept = check_times("record", record, maximum=steps)
-    need = steps_kept.size * bytes_per_record
+    need = int(np.size(record)) * bytes_per_record  # refuse before sorting huge input
     if need > MAX_RECORD_BYTES:
         raise ValueError(
-            f"record asks for {steps_kept.size} snapshots of {bytes_per_record} "
+            f"record asks for {np.size(record)} snapshots of {bytes_per_record} "
             f"bytes = {need / 1e9:.1f} GB; the limit is "
             f"{MAX_RECORD_BYTES / 1e9:.1f} GB. Record fewer steps or fewer "
             f"prediction_rows."
         )
-    return steps_kept
+    return check_times("record", record, maximum=steps)
 
 
 def _check_eta(
