@@ -218,13 +218,14 @@ def test_effective_initial_strength_of_a_balanced_start_is_a0(toy):
     )
 
 
-def test_random_start_half_times_follow_effective_strength(toy):
+def test_random_start_half_times_follow_the_competition_corrected_strength(toy):
     h = dl.train(
         toy, hidden=16, eta=2e-3, steps=2000, init="random", init_scale=0.01, seed=0
     )
-    u0 = dl.effective_initial_strength(h.weights0, h.svd)
+    u0 = dl.effective_initial_strength(h.weights0, h.svd, orthogonalise=True)
     measured = dl.mode_half_times(h)[:2]
-    np.testing.assert_allclose(measured, dl.half_time(h.svd.s[:2], u0[:2]), rtol=0.03)
+    # tolerance: finite step (eta s ~ 0.5 %) and the decaying part of the start
+    np.testing.assert_allclose(measured, dl.half_time(h.svd.s[:2], u0[:2]), rtol=0.012)
 
 
 def test_inductive_projection_matches_gradient_descent_on_a_new_row():

@@ -54,6 +54,21 @@ class Dataset:
     item_names: tuple
     feature_names: tuple
 
+    def __post_init__(self):
+        """Validate once: finite 2-D arrays with one column per item and matching
+        names."""
+        x = check_array("x", self.x, ndim=2)
+        y = check_array("y", self.y, ndim=2)
+        if x.shape[1] != y.shape[1]:
+            raise ValueError(f"x and y must have one column per item; got x {x.shape}, "
+                             f"y {y.shape}")
+        if len(self.item_names) != x.shape[1] or len(self.feature_names) != y.shape[0]:
+            raise ValueError(f"item_names ({len(self.item_names)}) and feature_names "
+                             f"({len(self.feature_names)}) must match the {x.shape[1]} "
+                             f"items and {y.shape[0]} features")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+
     @property
     def sigma_yx(self) -> np.ndarray:
         """Input-output correlation ``y x^T`` (a sum over examples)."""
