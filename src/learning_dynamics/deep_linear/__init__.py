@@ -16,7 +16,8 @@ the whole chapter: ``from learning_dynamics import deep_linear as dl``.
 * :mod:`.train` — full-batch gradient descent, eq. (dl-gd), and what it records;
   :mod:`.ensemble` — the same for many seeds at once;
 * :mod:`.diagnostics` — half-times, similarity matrices, inductive projection;
-* :mod:`.figures` — one function per figure; :mod:`.explorer` — the explorer.
+* :mod:`.figures` — one function per figure (:mod:`.figures.plots`) and the explorer
+  (:mod:`.figures.explorer`).
 """
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ from .diagnostics import (
     rsm_correlation,
 )
 from .ensemble import SeedsHistory, train_seeds
-from .explorer import explorer, explorer_figure
 from .figures import (
+    explorer,
+    explorer_figure,
     plot_category_noise,
     plot_coherence,
     plot_deep_vs_shallow,

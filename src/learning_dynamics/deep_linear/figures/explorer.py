@@ -12,12 +12,12 @@ import math
 
 import numpy as np
 
-from ..plotting import new_figure
-from ..validation import check_choice, check_float, check_int
-from . import data as dl_data
-from . import theory
-from .figures import plot_modes
-from .train import init_weights, train
+from ...plotting import new_figure
+from ...validation import check_choice, check_float, check_int
+from .. import data as dl_data
+from .. import theory
+from ..train import init_weights, train
+from .plots import plot_modes
 
 __all__ = ["explorer_figure", "explorer"]
 

@@ -11,10 +11,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..plotting import PALETTE, THEORY_STYLE, new_figure
-from ..validation import check_array
-from . import diagnostics
-from .train import History
+from ...plotting import PALETTE, THEORY_STYLE, new_figure
+from ...validation import check_array
+from .. import diagnostics
+from ..train import History
 
 __all__ = [
     "plot_modes",
