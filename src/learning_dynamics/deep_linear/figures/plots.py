@@ -54,17 +54,21 @@ def plot_modes(history, curves=None, *, ax=None, normalise: bool = True,
 
     ``curves`` is an array ``(len(history.t), r)`` of predicted strengths drawn dashed.
     """
-    h = _history(history)
+    run = _history(history)
     fig, ax = _axes(ax)
-    s = h.svd.s
+    s = run.svd.s
     scale = s if normalise else np.ones_like(s)
     for k in range(s.size):
-        ax.plot(h.t, h.mode_strength[:, k] / scale[k], color=PALETTE[k % len(PALETTE)],
-                label=f"mode {k + 1}, $s = {s[k]:.3g}$")
+        ax.plot(
+            run.t,
+            run.mode_strength[:, k] / scale[k],
+            color=PALETTE[k % len(PALETTE)],
+            label=f"mode {k + 1}, $s = {s[k]:.3g}$",
+        )
     if curves is not None:
-        curves = check_array("curves", curves, shape=(h.t.size, s.size))
+        curves = check_array("curves", curves, shape=(run.t.size, s.size))
         for k in range(s.size):
-            ax.plot(h.t, curves[:, k] / scale[k], **THEORY_STYLE,
+            ax.plot(run.t, curves[:, k] / scale[k], **THEORY_STYLE,
                     label="theory" if k == 0 else None)
     ax.set_xlabel(r"time $t/\tau$")
     ax.set_ylabel(r"mode strength $a(t)/s$" if normalise else r"mode strength $a(t)$")
@@ -101,14 +105,14 @@ def plot_loss_stages(history, predicted_loss, predicted_half_times, *, ax=None):
     ``predicted_loss`` has one value per recorded step; dotted lines mark the
     predicted half-times (in steps).
     """
-    h = _history(history)
-    theory = check_array("predicted_loss", predicted_loss, shape=(h.step.size,))
+    run = _history(history)
+    theory = check_array("predicted_loss", predicted_loss, shape=(run.step.size,))
     halves = check_array("predicted_half_times", predicted_half_times, ndim=1)
     fig, ax = _axes(ax)
-    ax.plot(h.step, h.loss / h.loss[0], color=PALETTE[0], label="simulated loss")
+    ax.plot(run.step, run.loss / run.loss[0], color=PALETTE[0], label="simulated loss")
     ax.plot(
-        h.step,
-        theory / h.loss[0],
+        run.step,
+        theory / run.loss[0],
         **THEORY_STYLE,
         label="theory (discrete-time sigmoids)",
     )
@@ -140,10 +144,14 @@ def plot_depth(runs: dict, curves: dict, depths, half_sim, half_ode, blowup):
     """
     fig, axes = new_figure(1, 2, width=7.0, height=3.6)
     for c, n_layers in enumerate(sorted(runs)):
-        h = runs[n_layers]
-        axes[0].plot(h.t, h.mode_strength[:, 0] / h.svd.s[0], color=PALETTE[c % 8],
-                     label=f"$N_l = {n_layers}$")
-        axes[0].plot(h.t, curves[n_layers] / h.svd.s[0], **THEORY_STYLE,
+        run = runs[n_layers]
+        axes[0].plot(
+            run.t,
+            run.mode_strength[:, 0] / run.svd.s[0],
+            color=PALETTE[c % 8],
+            label=f"$N_l = {n_layers}$",
+        )
+        axes[0].plot(run.t, curves[n_layers] / run.svd.s[0], **THEORY_STYLE,
                      label="ODE (numerical)" if c == 0 else None)
     axes[0].set_xlabel(r"time $t/\tau$")
     axes[0].set_ylabel(r"$a_1(t)/s_1$")
@@ -221,11 +229,11 @@ def plot_rsm_snapshots(history, steps: Sequence[int], item_names: Sequence[str],
 
     ``mismatch`` is the relative difference with ``V A(t) V^T`` shown in each title.
     """
-    h = _history(history)
+    run = _history(history)
     fig, axes = new_figure(2, 2, width=6.6, height=6.6)
-    similarity = diagnostics.rsm(h.hidden)
+    similarity = diagnostics.rsm(run.hidden)
     for ax, step, err in zip(axes.ravel(), steps, mismatch, strict=True):
-        i = int(np.searchsorted(h.step, int(step)))
+        i = int(np.searchsorted(run.step, int(step)))
         ax.imshow(
             similarity[i] / np.abs(similarity[i]).max(), vmin=-1, vmax=1, cmap="RdBu_r"
         )
@@ -234,7 +242,7 @@ def plot_rsm_snapshots(history, steps: Sequence[int], item_names: Sequence[str],
         ax.set_xticklabels(item_names, rotation=90, fontsize=8)
         ax.set_yticklabels(item_names, fontsize=8)
         ax.grid(False)
-        ax.set_title(f"epoch {h.step[i]}: vs $VAV^T$ {err:.0e}", fontsize=10)
+        ax.set_title(f"epoch {run.step[i]}: vs $VAV^T$ {err:.0e}", fontsize=10)
         ax.set_xlabel("item")
         ax.set_ylabel("item")
     return fig
@@ -243,11 +251,13 @@ def plot_rsm_snapshots(history, steps: Sequence[int], item_names: Sequence[str],
 def plot_prediction(history, item: int, theory, levels: Sequence[float],
                     row_position: int = 0, *, label: str = "prediction", ax=None):
     """One recorded output over training with its predicted curve and plateau levels."""
-    h = _history(history)
-    theory = check_array("theory", theory, shape=(h.step.size,))
+    run = _history(history)
+    theory = check_array("theory", theory, shape=(run.step.size,))
     fig, ax = _axes(ax, width=6.4, height=3.6)
-    ax.plot(h.step, h.predictions[:, row_position, item], color=PALETTE[1], label=label)
-    ax.plot(h.step, theory, **THEORY_STYLE, label="theory")
+    ax.plot(
+        run.step, run.predictions[:, row_position, item], color=PALETTE[1], label=label
+    )
+    ax.plot(run.step, theory, **THEORY_STYLE, label="theory")
     for k, level in enumerate(levels):
         ax.axhline(level, color="grey", linestyle=":", linewidth=1.0,
                    label="predicted plateaus" if k == 0 else None)
@@ -264,16 +274,18 @@ def plot_projection(history, item: int, steps: Sequence[int], item_names: Sequen
 
     ``theory`` is ``(len(steps), P)``: the normalised rows of ``V A(t) V^T``.
     """
-    h = _history(history)
+    run = _history(history)
     theory = check_array("theory", theory, shape=(len(steps), len(item_names)))
     fig, ax = _axes(ax, width=6.8, height=3.8)
-    x = np.arange(len(item_names))
+    positions = np.arange(len(item_names))
     for c, step in enumerate(steps):
-        i = int(np.searchsorted(h.step, int(step)))
-        ax.plot(x, diagnostics.inductive_projection(h.hidden[i], item), "o-",
-                color=PALETTE[c % len(PALETTE)], label=f"epoch {h.step[i]}")
-        ax.plot(x, theory[c], **THEORY_STYLE, label="theory" if c == 0 else None)
-    ax.set_xticks(x)
+        i = int(np.searchsorted(run.step, int(step)))
+        ax.plot(positions, diagnostics.inductive_projection(run.hidden[i], item), "o-",
+                color=PALETTE[c % len(PALETTE)], label=f"epoch {run.step[i]}")
+        ax.plot(
+            positions, theory[c], **THEORY_STYLE, label="theory" if c == 0 else None
+        )
+    ax.set_xticks(positions)
     ax.set_xticklabels(item_names, rotation=30)
     ax.set_xlabel("item the new property is tested on")
     ax.set_ylabel("projected property strength")
@@ -286,15 +298,18 @@ def plot_typicality(
     history, feature: int, item_names: Sequence[str], theory, *, ax=None
 ):
     """Output of one shared feature for every item with its prediction (dashed)."""
-    h = _history(history)
-    theory = check_array("theory", theory, shape=(h.t.size, len(item_names)))
+    run = _history(history)
+    theory = check_array("theory", theory, shape=(run.t.size, len(item_names)))
     fig, ax = _axes(ax, width=6.4, height=3.6)
-    row = h.prediction_rows.index(feature)
+    row = run.prediction_rows.index(feature)
     for j, name in enumerate(item_names):
         ax.plot(
-            h.t, h.predictions[:, row, j], color=PALETTE[j % len(PALETTE)], label=name
+            run.t,
+            run.predictions[:, row, j],
+            color=PALETTE[j % len(PALETTE)],
+            label=name,
         )
-        ax.plot(h.t, theory[:, j], **THEORY_STYLE, label="theory" if j == 0 else None)
+        ax.plot(run.t, theory[:, j], **THEORY_STYLE, label="theory" if j == 0 else None)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1.0)
     ax.set_xlabel(r"time $t/\tau$")
     ax.set_ylabel("predicted feature value")
@@ -306,15 +321,15 @@ def plot_typicality(
 def plot_coherence(history, groups, labels: Sequence[str], curves, *, ax=None):
     """Strength of each category's mode (normalised) over its closed form, eq.
     (dl-coherence)."""
-    h = _history(history)
+    run = _history(history)
     curves = check_array("curves", curves, ndim=2)
     fig, ax = _axes(ax, width=6.4, height=3.6)
     for c, (group, label) in enumerate(zip(groups, labels, strict=True)):
-        total = float(np.sum(h.svd.s[list(group)]))
-        ax.plot(h.t, diagnostics.block_strength(h, group) / total,
+        total = float(np.sum(run.svd.s[list(group)]))
+        ax.plot(run.t, diagnostics.block_strength(run, group) / total,
                 color=PALETTE[c % len(PALETTE)], label=label)
         ax.plot(
-            h.t, curves[:, c], **THEORY_STYLE, label="closed form" if c == 0 else None
+            run.t, curves[:, c], **THEORY_STYLE, label="closed form" if c == 0 else None
         )
     ax.set_xlabel(r"time $t/\tau$")
     ax.set_ylabel("category mode strength / $s$")
@@ -345,7 +360,7 @@ def plot_category_noise(strengths, overlap_sim, overlap_theory, sv_sim, sv_theor
         (axes[1], sv_sim, sv_theory),
     ):
         ax.plot(np.repeat(strengths, sim.shape[1]), sim.ravel(), "o", ms=3, alpha=0.5,
-                color=PALETTE[0], label="trained network, one seed each")
+                color=PALETTE[0], label="trained networks")
         ax.plot(grid, theory, **THEORY_STYLE, label="theory")
         ax.axvline(threshold, color=PALETTE[1], linestyle=":", label="threshold $s_c$")
         ax.set_xlabel(r"category strength $s = \sqrt{K_iK_o}$")
