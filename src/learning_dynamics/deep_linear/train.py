@@ -11,6 +11,7 @@ throughout.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -194,6 +195,17 @@ def _record_steps(record, steps: int, bytes_per_record: int) -> np.ndarray:
     return check_times("record", record, maximum=steps)
 
 
+def _one_thread(function):
+    """Run ``function`` with torch and OpenBLAS on one thread (small products)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with single_threaded():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
 def _check_eta(
     data: Dataset, eta, n_layers: int, check_stability
 ) -> tuple[float, float]:
@@ -210,6 +222,7 @@ def _check_eta(
     return eta, limit
 
 
+@_one_thread
 def train(
     data: Dataset,
     *,
@@ -325,7 +338,7 @@ def _run(
     wanted = set(record_at.tolist())
     knob = f"eta (learning rate) = {eta:g}"
     hint = f"Gradient descent is stable near convergence only for eta < {limit:.3g}."
-    with np.errstate(over="ignore", invalid="ignore"), single_threaded():
+    with np.errstate(over="ignore", invalid="ignore"):
         for step in progress(range(steps + 1), desc="training"):
             activations = forward(weights, x)
             residual = targets - activations[-1]

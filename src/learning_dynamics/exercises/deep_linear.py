@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..device import single_threaded
 from ._core import CheckResult
 
 __all__ = ["check_tree_covariance", "check_torch_mse"]
@@ -110,5 +111,6 @@ def check_torch_mse(student_fn: Callable, *, verbose: bool = True) -> CheckResul
         return np.concatenate([np.asarray(first, dtype=float).ravel(),
                                np.asarray(second, dtype=float).ravel()])
 
-    return _run("PyTorch MSELoss training", flattened, cases, rtol=1e-8, atol=1e-10,
-                verbose=verbose)
+    with single_threaded():  # tiny tensors: one thread avoids contention
+        return _run("PyTorch MSELoss training", flattened, cases, rtol=1e-8, atol=1e-10,
+                    verbose=verbose)
