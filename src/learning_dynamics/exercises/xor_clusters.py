@@ -5,7 +5,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..xor_clusters import gram_step, output_weights
+from ..xor_clusters import output_weights
+from ._answers.xor_clusters import gram_step
 from ._core import CheckResult, run_check
 
 __all__ = ["check_gram_step"]
@@ -14,7 +15,7 @@ __all__ = ["check_gram_step"]
 def check_gram_step(student_fn: Callable) -> CheckResult:
     """Check ``student_fn(C, Z0, G, y, a, eta)`` returns the coefficients after one GD step.
 
-    The reference is :func:`learning_dynamics.xor_clusters.gram_step`, eq. (xor-gram), on three
+    The reference is the private reference answer, eq. (xor-gram), on three
     small random problems (including a non-zero starting ``C``).
     """
     rng = np.random.default_rng(2024)

@@ -1,13 +1,15 @@
-"""Figure functions and the explorer of chapter 4 (benign overfitting on XOR clusters).
-
-Split from :mod:`learning_dynamics.xor_clusters` to keep each file short; import them from there.
-"""
+"""Figure functions and the explorer of chapter 4 (benign overfitting on XOR clusters)."""
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 
-from .plotting import PALETTE, THEORY_STYLE, new_figure
-from .validation import check_int
+from ..plotting import PALETTE, THEORY_STYLE, new_figure
+from ..validation import check_int
+from .data import XORConfig
+from .diagnostics import XORRun
+from .theory import decision_plane
+from .train import run_xor
 
 __all__ = [
     "plot_training_curves",
@@ -22,13 +24,8 @@ __all__ = [
 ]
 
 
-def _xc():
-    from . import xor_clusters
-    return xor_clusters
-
-
 def _check_run(run):
-    if not isinstance(run, _xc().XORRun):
+    if not isinstance(run, XORRun):
         raise TypeError(f"run must be an XORRun; got {type(run).__name__}")
     return run
 
@@ -79,7 +76,7 @@ def plot_decision_planes(run, steps, seed_index: int = 0, axes=None, extent: flo
         _, axes = new_figure(1, len(steps), width=3.4 * len(steps), height=3.4)
     axes = np.atleast_1d(axes)
     for ax, step in zip(axes, steps):
-        s, r, F = _xc().decision_plane(run.w_plane[seed_index, run.index(step)], run.mu_norm, extent=extent)
+        s, r, F = decision_plane(run.w_plane[seed_index, run.index(step)], run.mu_norm, extent=extent)
         lim = np.max(np.abs(F)) or 1.0
         ax.pcolormesh(s, r, F, cmap="PuOr", vmin=-lim, vmax=lim, shading="auto")
         ax.contour(s, r, F, levels=[0.0], colors="k", linewidths=1.2)
@@ -187,7 +184,7 @@ def plot_seed_variability(run, ax=None):
     if ax is None:
         _, ax = new_figure(width=7, height=4)
     worst = np.nanmax(run.cluster_flip_rate, axis=1)
-    cmap = __import__("matplotlib").colormaps["cividis"]
+    cmap = matplotlib.colormaps["cividis"]
     lo, hi = worst.min(), max(worst.max(), worst.min() + 1e-9)
     for k, s in enumerate(run.seeds):
         ax.plot(run.steps, run.test_clean[k], color=cmap((worst[k] - lo) / (hi - lo)), marker="o", ms=3,
@@ -206,11 +203,10 @@ _EXPLORER_DEFAULTS = dict(eta=0.32, signal=10.0, rho=0.15, log10_init=-6.0)
 def explorer_figure(eta: float = 0.32, signal: float = 10.0, rho: float = 0.15, init_std: float = 1e-6,
                     *, n: int = 40, p: int = 2000, m: int = 100, steps: int = 100, seed: int = 0, axes=None):
     """Fast small-``p`` run (default n = 40, p = 2000) drawn as accuracy curves: the explorer's view."""
-    xc = _xc()
     steps = check_int("steps", steps, minimum=2, maximum=2000)
-    cfg = xc.XORConfig(n=n, p=p, m=m, signal=signal, rho=rho, eta=eta, init_std=init_std, n_test=400)
+    cfg = XORConfig(n=n, p=p, m=m, signal=signal, rho=rho, eta=eta, init_std=init_std, n_test=400)
     ckpt = np.unique(np.r_[0, 1, 2, np.geomspace(1, steps, 24).astype(int)])
-    run = xc.run_xor(cfg, [seed], ckpt)
+    run = run_xor(cfg, [seed], ckpt)
     if axes is None:
         _, axes = new_figure(1, 1, width=7, height=3.8)
     ax = np.atleast_1d(axes)[0]
