@@ -6,8 +6,8 @@ logistic loss over noisy XOR cluster data (Xu, Wang, Frei, Vardi & Hu, ICLR 2024
 
 Modules: :mod:`.data` (configuration and data), :mod:`.theory` (closed forms),
 :mod:`.gram` (the inner products the network sees), :mod:`.train` (the two
-gradient-descent engines), :mod:`.diagnostics` (what is measured), :mod:`.figures`
-(plots and the explorer).  Everything public is re-exported here.
+gradient-descent engines), :mod:`.diagnostics` (what is measured), :mod:`.figures` and
+:mod:`.explorer` (plots and the explorer).  Everything public is re-exported here.
 """
 from ..seeding import make_rng
 from .data import (
@@ -18,25 +18,31 @@ from .data import (
     direct_memory_bytes,
     make_xor_data,
 )
-from .diagnostics import XORRun
+from .diagnostics import XORRun, diagnostics
+from .explorer import EXPLORER_DEFAULTS, explorer, explorer_figure
 from .figures import (
-    explorer,
-    explorer_figure,
     plot_alignment,
     plot_controls,
     plot_decision_planes,
     plot_linearity,
     plot_margin_theory,
-    plot_seed_variability,
+    plot_phase_diagram,
+    plot_seed_failures,
+    plot_self_rest,
+    plot_step1_fit,
     plot_training_curves,
 )
 from .gram import XORGram, gram_from_data, sample_gram
 from .theory import (
+    axis_imbalance,
     decision_plane,
     linear_classifier_accuracy,
     network_output,
     output_weights,
+    step1_fit_probability,
+    step1_fit_threshold,
     step1_margin_theory,
+    step1_margins,
 )
 from .train import (
     MAX_STEPS,
@@ -48,6 +54,7 @@ from .train import (
 )
 
 __all__ = [
+    "EXPLORER_DEFAULTS",
     "MAX_DIRECT_BYTES",
     "MAX_P",
     "MAX_STEPS",
@@ -56,7 +63,9 @@ __all__ = [
     "XORData",
     "XORGram",
     "XORRun",
+    "axis_imbalance",
     "decision_plane",
+    "diagnostics",
     "direct_memory_bytes",
     "explorer",
     "explorer_figure",
@@ -72,11 +81,17 @@ __all__ = [
     "plot_decision_planes",
     "plot_linearity",
     "plot_margin_theory",
-    "plot_seed_variability",
+    "plot_phase_diagram",
+    "plot_seed_failures",
+    "plot_self_rest",
+    "plot_step1_fit",
     "plot_training_curves",
     "run_xor",
     "sample_gram",
+    "step1_fit_probability",
+    "step1_fit_threshold",
     "step1_margin_theory",
+    "step1_margins",
     "train_direct",
     "train_gram",
 ]

@@ -11,14 +11,14 @@ import numpy as np
 
 from .data import XORConfig
 from .gram import XORGram
-from .theory import second_layer
+from .theory import axis_imbalance, second_layer
 
 __all__ = ["XORRun", "diagnostics"]
 
 
 @dataclass(frozen=True)
 class XORRun:
-    """Diagnostics of several seeds at the checkpoints (arrays indexed [seed, step, ...]).
+    """Diagnostics of several seeds at the checkpoints (arrays [seed, step, ...]).
 
     Attributes
     ----------
@@ -44,8 +44,17 @@ class XORRun:
         Imbalances delta1, delta2, eq. (xor-delta).
     w_plane : (S, T, m, 2)
         Coordinates of the neurons along ``e1, e2`` (for ``decision_plane``).
+    self_margin, rest_margin : (S, T, 2)
+        Mean over the flipped (index 0) and clean (1) training points of the
+        margin's self term ``y_k sum_j a_j 1[z_jk > 0] C_jk ||x_k||^2`` and of the
+        rest, eq. (xor-self-rest).
+    loss_weight : (S, T, 2)
+        Mean logistic loss weight ``g_k = 1/(1 + e^{margin})`` of the flipped and
+        clean points.
     cluster_flip_rate : (S, 4)
         Fraction of flipped training labels per cluster.
+    imbalance : (S, 2)
+        Label-weighted cluster imbalance ``z`` on each axis, eq. (xor-step1-fail).
     mu_norm : float
         ``||mu||``.
     """
@@ -66,7 +75,11 @@ class XORRun:
     cos_align: np.ndarray
     delta: np.ndarray
     w_plane: np.ndarray
+    self_margin: np.ndarray
+    rest_margin: np.ndarray
+    loss_weight: np.ndarray
     cluster_flip_rate: np.ndarray
+    imbalance: np.ndarray
     mu_norm: float = field(default=1.0)
 
     def index(self, step: int) -> int:
@@ -74,7 +87,8 @@ class XORRun:
         hits = np.flatnonzero(self.steps == step)
         if hits.size == 0:
             raise ValueError(
-                f"step must be one of the checkpoints {self.steps.tolist()}; got {step}")
+                f"step must be one of the checkpoints {self.steps.tolist()}; "
+                f"got {step}")
         return int(hits[0])
 
     def median(self, name: str, step: int) -> float:
@@ -95,7 +109,7 @@ def _linearity(pre_test, gram: XORGram, a):
 
 
 def _alignment(w_plane, w_norm, m):
-    """Mean ``|cos(w_j, mu_k)|`` per neuron group and the imbalances, eq. (xor-delta)."""
+    """Mean ``|cos(w_j, mu_k)|`` per neuron group; imbalances, eq. (xor-delta)."""
     overlap = np.abs(w_plane)  # |<w_j, mu_k>| / ||mu||
     cos = overlap / w_norm[..., None]
     pos, neg = np.arange(m) < m // 2, np.arange(m) >= m // 2
@@ -104,6 +118,21 @@ def _alignment(w_plane, w_norm, m):
     delta1 = (overlap[:, pos, 0].sum(1) - overlap[:, neg, 0].sum(1)) / total[:, 0]
     delta2 = (overlap[:, neg, 1].sum(1) - overlap[:, pos, 1].sum(1)) / total[:, 1]
     return cos_align, np.stack([delta1, delta2], axis=-1)
+
+
+def _self_rest(trajectory, gram: XORGram, a, margins):
+    """Self term of each training margin and the rest, split flipped / clean."""
+    active = trajectory.pre_train > 0                          # (T, n, m)
+    own = np.swapaxes(trajectory.coeff, 1, 2)                  # C_jk as (T, n, m)
+    self_term = gram.y * np.diag(gram.gram) * ((active * own) @ a)
+    groups = [gram.flipped, ~gram.flipped]
+    loss_weights = 0.5 * (1.0 - np.tanh(0.5 * margins))
+
+    def split(values):
+        empty = np.full(len(values), np.nan)
+        return np.stack([values[:, g].mean(1) if g.any() else empty for g in groups],
+                        axis=-1)
+    return split(self_term), split(margins - self_term), split(loss_weights)
 
 
 def diagnostics(trajectory, gram: XORGram) -> dict:
@@ -121,7 +150,10 @@ def diagnostics(trajectory, gram: XORGram) -> dict:
     flip = gram.flipped
     flipped_acc = ((margins[:, flip] > 0).mean(1) if flip.any()
                    else np.ones(len(trajectory.steps)))
+    self_margin, rest_margin, loss_weight = _self_rest(trajectory, gram, a, margins)
     return dict(
+        self_margin=self_margin, rest_margin=rest_margin, loss_weight=loss_weight,
+        imbalance=axis_imbalance(gram.cluster, gram.y),
         train_loss=trajectory.loss[trajectory.steps], train_acc=(margins > 0).mean(1),
         flipped_acc=flipped_acc, mean_margin=margins.mean(1), min_margin=margins.min(1),
         test_clean=(pred == gram.y_test_clean).mean(1),

@@ -8,10 +8,12 @@ eq. (xor-linear-half); with a bias at most 3/4.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 
 from ..validation import check_array, check_float, check_int
+from .data import XORConfig
 
 __all__ = [
     "output_weights",
@@ -19,6 +21,10 @@ __all__ = [
     "linear_classifier_accuracy",
     "step1_margin_theory",
     "decision_plane",
+    "step1_margins",
+    "axis_imbalance",
+    "step1_fit_threshold",
+    "step1_fit_probability",
 ]
 
 
@@ -36,7 +42,7 @@ def second_layer(m: int) -> np.ndarray:
 
 
 def output_weights(m: int) -> np.ndarray:
-    """Fixed second layer ``a``: ``+1/sqrt(m)`` on ``J_+`` (first half), else ``-1/sqrt(m)``."""
+    """Fixed second layer: ``+1/sqrt(m)`` on ``J_+``, ``-1/sqrt(m)`` on ``J_-``."""
     m = check_int("m", m, minimum=2)
     if m % 2:
         raise ValueError(f"m must be even; got {m}")
@@ -52,7 +58,7 @@ def network_output(W, a, X) -> np.ndarray:
 
 
 def linear_classifier_accuracy(v, mu_norm: float, bias: float = 0.0) -> float:
-    """Exact clean accuracy of ``sign(<v, x> + b)`` on XOR clusters, eq. (xor-linear-half).
+    """Exact clean accuracy of ``sign(<v, x> + b)`` on XOR, eq. (xor-linear-bias).
 
     With ``mu1 = ||mu|| e1``, ``mu2 = ||mu|| e2`` and ``c_k = ||mu|| v_k / ||v||``,
     ``beta = b / ||v||``, the accuracy is
@@ -113,3 +119,70 @@ def decision_plane(w_plane, mu_norm: float, extent: float = 2.0, resolution: int
     S, R = np.meshgrid(s, s)
     pre = mu_norm * (S[..., None] * w_plane[:, 0] + R[..., None] * w_plane[:, 1])
     return s, s, np.maximum(pre, 0.0) @ a
+
+
+def step1_margins(gram, y, eta: float) -> np.ndarray:
+    """Predicted margins after one step from a tiny init, eq. (xor-step1-point).
+
+    ``y_k f(x_k) ~ eta / (8 n) * y_k (G y)_k`` with ``G = X X^T``: the self term
+    ``||x_k||^2`` plus the leave-one-out linear score
+    ``y_k <sum_{i != k} y_i x_i, x_k>``.
+
+    Parameters
+    ----------
+    gram : array_like (n, n)
+        ``X X^T``.
+    y : array_like (n,)
+        Training labels in {-1, +1}.
+    eta : float
+        Step size.
+    """
+    gram = check_array("gram", gram, ndim=2)
+    n = gram.shape[0]
+    gram = check_array("gram", gram, shape=(n, n))
+    y = check_array("y", y, shape=(n,))
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    return eta / (8.0 * n) * y * (gram @ y)
+
+
+def axis_imbalance(cluster, y) -> np.ndarray:
+    """Label-weighted imbalance ``z_k = D_k / sqrt(N_k)`` of the clusters on each axis.
+
+    ``D_1 = sum_{+mu1} y_i - sum_{-mu1} y_i`` over the ``N_1`` training points on the
+    ``mu1`` axis (likewise ``D_2``); approximately ``N(0, 1)`` over draws,
+    eq. (xor-step1-fail).
+
+    Returns
+    -------
+    ndarray (2,)
+    """
+    cluster = check_array("cluster", cluster, ndim=1, dtype=np.int64)
+    y = check_array("y", y, shape=(cluster.size,))
+    z = np.zeros(2)
+    for axis in range(2):
+        on_axis = cluster // 2 == axis
+        sign = np.where(cluster % 2 == 0, 1.0, -1.0)
+        count = max(int(on_axis.sum()), 1)
+        z[axis] = np.sum((sign * y)[on_axis]) / math.sqrt(count)
+    return z
+
+
+def step1_fit_threshold(config: XORConfig) -> float:
+    """Imbalance ``z*`` above which step 1 misfits a point, eq. (xor-step1-fail).
+
+    ``z* = (p + ||mu||^2 - e sqrt(n p)) / (||mu||^2 sqrt(n / 2))``, with ``e`` the
+    expected largest of the ``n/4`` endangered points' standard Gaussian noise
+    cross terms (Blom's approximation).
+    """
+    if not isinstance(config, XORConfig):
+        raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
+    endangered = max(config.n / 4, 1.0)
+    largest = NormalDist().inv_cdf((endangered - 0.375) / (endangered + 0.25))
+    self_term = config.p + config.mu_norm_sq - largest * math.sqrt(config.n * config.p)
+    return self_term / (max(config.mu_norm_sq, 1e-300) * math.sqrt(config.n / 2))
+
+
+def step1_fit_probability(config: XORConfig) -> float:
+    """Predicted probability that step 1 fits every label: ``(2 Phi(z*) - 1)^2``."""
+    threshold = step1_fit_threshold(config)
+    return max(2.0 * _phi(threshold) - 1.0, 0.0) ** 2

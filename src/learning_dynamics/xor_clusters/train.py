@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..device import single_threaded
 from ..progress import progress
 from ..seeding import make_rng
 from ..validation import (
@@ -118,7 +119,7 @@ def _gram_core(gram: XORGram, eta: float, steps: np.ndarray) -> Trajectory:
         increment, loss[t] = _coeff_step(pre, gram.y, a, eta)
         check_finite_loss(loss[t], t, knob=_KNOB.format(eta), hint=_HINT)
         coeff = coeff + increment
-    return Trajectory(steps, *(np.stack(v) for v in zip(*records)), loss)
+    return Trajectory(steps, *(np.stack(v) for v in zip(*records, strict=True)), loss)
 
 
 def _direct_core(data: XORData, W0: np.ndarray, eta: float, steps: np.ndarray
@@ -138,14 +139,15 @@ def _direct_core(data: XORData, W0: np.ndarray, eta: float, steps: np.ndarray
         check_finite_loss(loss[t], t, knob=_KNOB.format(eta), hint=_HINT)
         W = W + increment @ X
         coeff = coeff + increment
-    return Trajectory(steps, *(np.stack(v) for v in zip(*records)), loss)
+    return Trajectory(steps, *(np.stack(v) for v in zip(*records, strict=True)), loss)
 
 
 def train_gram(gram: XORGram, *, eta: float, steps) -> Trajectory:
-    """Full-batch GD in coefficient space ``W = W(0) + C X`` (fast engine), eq. (xor-gram).
+    """Full-batch GD in coefficient space ``W = W(0) + C X``, eq. (xor-gram).
 
     Each step costs ``O(m n^2)`` whatever ``p`` is.  ``steps`` are the checkpoints
-    (at most ``MAX_STEPS``).
+    (at most ``MAX_STEPS``).  The products are small: call it inside
+    ``learning_dynamics.single_threaded()`` when looping (:func:`run_xor` does).
     """
     if not isinstance(gram, XORGram):
         raise TypeError(f"gram must be an XORGram; got {type(gram).__name__}")
@@ -185,7 +187,7 @@ def _one_seed(config: XORConfig, seed: int, steps: np.ndarray, engine: str):
 
 
 def run_xor(config: XORConfig, seeds, steps, *, engine: str = "gram") -> XORRun:
-    """Train one network per seed and return all diagnostics at the checkpoints ``steps``.
+    """Train one network per seed; return all diagnostics at the checkpoints ``steps``.
 
     Parameters
     ----------
@@ -207,11 +209,12 @@ def run_xor(config: XORConfig, seeds, steps, *, engine: str = "gram") -> XORRun:
     if engine == "direct":
         check_direct_affordable(config)
     rows, flip_rates = [], []
-    for seed in progress(seeds.tolist(), desc="seeds"):
-        trajectory, gram = _one_seed(config, int(seed), steps, engine)
-        rows.append(diagnostics(trajectory, gram))
-        flip_rates.append(gram.cluster_flip_rate())
-    stacked = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+    with single_threaded():  # many small products: one thread is faster and fair
+        for seed in progress(seeds.tolist(), desc="seeds"):
+            trajectory, gram = _one_seed(config, int(seed), steps, engine)
+            rows.append(diagnostics(trajectory, gram))
+            flip_rates.append(gram.cluster_flip_rate())
+    stacked = {k: np.stack([r[k] for r in rows]) for k in rows[0]}  # [seed, ...]
     return XORRun(config=config, seeds=seeds, steps=steps,
                   cluster_flip_rate=np.stack(flip_rates), mu_norm=config.mu_norm,
                   **stacked)

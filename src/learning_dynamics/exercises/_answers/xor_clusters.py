@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gram_step"]
+__all__ = ["gram_step", "torch_gd_step"]
 
 
 def gram_step(C, Z0, G, y, a, eta):
@@ -18,3 +18,14 @@ def gram_step(C, Z0, G, y, a, eta):
     loss_weights = 0.5 * (1.0 - np.tanh(0.5 * margins))
     n = pre.shape[0]
     return C + (eta / n) * a[:, None] * ((pre > 0) * (loss_weights * y)[:, None]).T
+
+
+def torch_gd_step(W, a, X, y, eta):
+    """One GD step on the first layer with autograd (mean logistic loss)."""
+    import torch
+
+    W = W.detach().clone().requires_grad_(True)
+    f = torch.relu(X @ W.T) @ a
+    loss = torch.nn.functional.softplus(-y * f).mean()
+    loss.backward()
+    return (W - eta * W.grad).detach()
