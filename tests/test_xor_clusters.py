@@ -106,6 +106,18 @@ def test_axis_imbalance_counts_labels_and_is_standard_normal_over_draws():
     assert abs(z.mean()) < 4 / np.sqrt(z.size) and abs(z.var() - 1) < 0.2
 
 
+def test_after_step_one_positive_neurons_take_mu1_and_negative_neurons_mu2():
+    cfg = xc.XORConfig(n_test=200)
+    run = xc.run_xor(cfg, [0, 1, 2], [1, 20])
+    assert np.all(np.abs(run.delta[:, 0]) < 0.15)       # no preference at t = 1
+    assert np.all(run.delta[:, 1] > 0.3)                # delta1, delta2 > 0 later
+    cos = run.cos_align[:, 1]                           # [seed, group, mu_k]
+    assert np.all(cos[:, 0, 0] > 2 * cos[:, 0, 1])      # J+ prefers mu1
+    assert np.all(cos[:, 1, 1] > 2 * cos[:, 1, 0])      # J- prefers mu2
+    assert np.all(run.corr_linear[:, 0] > 0.9)          # linear at t = 1
+    assert np.all(run.even_odd[:, 1] > 3 * run.even_odd[:, 0])
+
+
 def test_odd_part_of_network_is_exactly_linear():
     rng = np.random.default_rng(1)
     W, X = rng.standard_normal((8, 30)), rng.standard_normal((15, 30))
@@ -242,6 +254,8 @@ BAD = [
     (lambda: xc.train_direct(_D, _W[:, :10], eta=0.1, steps=[1]), ValueError, "W0"),
     (lambda: xc.train_direct(_D, _W[:3], eta=0.1, steps=[1]), ValueError, "W0"),
     (lambda: xc.train_direct(_D, _W, eta=-0.1, steps=[1]), ValueError, "eta"),
+    (lambda: xc.train_gram(xc.gram_from_data(_D, _W), eta=1e300, steps=[1]), ValueError,
+     "eta"),
     (lambda: xc.train_direct("data", _W, eta=0.1, steps=[1]), TypeError, "data"),
     (lambda: xc.train_gram(_D, eta=0.1, steps=[1]), TypeError, "gram"),
     (lambda: xc.make_xor_data({"n": 8}), TypeError, "config"),

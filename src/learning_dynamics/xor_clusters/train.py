@@ -151,7 +151,7 @@ def train_gram(gram: XORGram, *, eta: float, steps) -> Trajectory:
     """
     if not isinstance(gram, XORGram):
         raise TypeError(f"gram must be an XORGram; got {type(gram).__name__}")
-    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
     steps = check_times("steps", steps, maximum=MAX_STEPS)
     return _gram_core(gram, eta, steps)
 
@@ -164,7 +164,7 @@ def train_direct(data: XORData, W0, *, eta: float, steps) -> Trajectory:
     if W0.shape[0] % 2:
         raise ValueError(
             f"W0 must have an even number of rows (neurons); got {W0.shape[0]}")
-    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
     steps = check_times("steps", steps, maximum=MAX_STEPS)
     return _direct_core(data, W0, eta, steps)
 
