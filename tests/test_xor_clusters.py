@@ -149,6 +149,8 @@ def test_data_labels_follow_xor_and_flip_rate():
     mu = data.mu_norm
     np.testing.assert_allclose(means, [[mu, 0], [-mu, 0], [0, mu], [0, -mu]], atol=0.15)
     assert np.bincount(data.cluster_test).tolist() == [2, 2, 2, 2]
+    noise_var = data.X[:, 2:].var()  # unit-variance noise off the signal plane
+    assert abs(noise_var - 1) < 4 * np.sqrt(2 / data.X[:, 2:].size)
 
 
 def test_decision_plane_is_odd_linear_for_a_single_neuron_pair():
