@@ -57,7 +57,8 @@ def test_colab_install_cell_points_to_the_configured_repository(path):
 
     nb = json.loads(path.read_text())
     first = nb["cells"][0]
-    assert first["cell_type"] == "code" and "remove-cell" in first["metadata"].get("tags", [])
+    tags = first["metadata"].get("tags", [])
+    assert first["cell_type"] == "code" and "remove-cell" in tags
     source = "".join(first["source"])
     assert _repository_url() in source and f'"{release_tag(ROOT)}"' in source
     assert source == install_source(ROOT), \

@@ -1,4 +1,5 @@
-"""End-to-end: build the book, serve it on loopback, open every page in headless Chromium.
+"""End-to-end: build the book, serve it on loopback, open every page in headless
+Chromium.
 
 Runs under the README test command (and so in CI). It drives Debian's system
 ``chromium`` through Playwright (no browser download), with every request that
@@ -57,7 +58,8 @@ def built_book() -> Path:
     cache_base = ROOT / "_build" / ".jupyter_cache"
     current = execution_key(ROOT)
     reuse = os.environ.get("LEARNING_DYNAMICS_REUSE_HTML") == "1"
-    current_html = (HTML / "index.html").exists() and last_build_key(cache_base) == current
+    built = (HTML / "index.html").exists()
+    current_html = built and last_build_key(cache_base) == current
     if reuse and current_html:
         return HTML
     exe = Path(sys.executable).parent / "jupyter-book"
