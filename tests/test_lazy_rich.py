@@ -1,4 +1,5 @@
-"""Chapter 3: the exact (w_bar, M) recursion, the population loss, the lazy limit and the sweeps."""
+"""Chapter 3: the exact (w_bar, M) recursion, population loss, lazy limit, sweeps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,11 @@ import pytest
 
 import learning_dynamics as ld
 from learning_dynamics import lazy_rich as lr
-from learning_dynamics.exercises.lazy_rich import check_population_loss, check_second_moment_step
+from learning_dynamics.exercises._answers import lazy_rich as answers
+from learning_dynamics.exercises.lazy_rich import (
+    check_centred_loss_gradient,
+    check_second_moment_step,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +45,32 @@ def test_population_loss_matches_monte_carlo_and_initial_value():
     assert abs(mc / terms.total - 1) < 0.02
     zero = lr.population_loss_terms(np.zeros(d), np.zeros((d, d)), beta, 2.0, 0.1)
     assert zero.linear == 0
-    np.testing.assert_allclose(zero.total, 3 * (beta @ beta) ** 2 / (4 * d ** 2), rtol=1e-12)
+    np.testing.assert_allclose(
+        zero.total, 3 * (beta @ beta) ** 2 / (4 * d**2), rtol=1e-12
+    )
 
 
 def test_initial_kernel_is_the_network_tangent_kernel(small):
     data, net = small
     X = data.X[:6]
     H = X @ net.W0.T
-    J = (1 + net.eps * H)[:, :, None] * X[:, None, :]       # d phi(w_i.x) / d w_i, shape (P, N, d)
+    J = (1 + net.eps * H)[:, :, None] * X[
+        :, None, :
+    ]  # d phi(w_i.x) / d w_i, shape (P, N, d)
     K_net = np.einsum("pnd,qnd->pq", J, J) / net.N
-    np.testing.assert_allclose(lr.initial_kernel(X, X, net.eps, net.w_bar0, net.M0), K_net, rtol=1e-10)
+    np.testing.assert_allclose(
+        lr.initial_kernel(X, X, net.eps, net.w_bar0, net.M0), K_net, rtol=1e-10
+    )
     K_inf = lr.initial_kernel(X, X, 0.5)
     G = X @ X.T
-    np.testing.assert_allclose(K_inf, G + 0.25 * G ** 2, rtol=1e-12)
+    np.testing.assert_allclose(K_inf, G + 0.25 * G**2, rtol=1e-12)
 
 
 def test_large_alpha_recursion_is_the_linearised_model(small):
     data, net = small
-    h = lr.train_recursion(data, net, 1e6, 300, eta0=0.1)    # gradient descent -> flow as eta0 -> 0
+    h = lr.train_recursion(
+        data, net, 1e6, 300, eta0=0.1
+    )  # gradient descent -> flow as eta0 -> 0
     idx = np.searchsorted(h.t, [20.0, 100.0, 299.0])
     train, test = lr.lazy_limit_losses(data, net, h.t[idx])
     np.testing.assert_allclose(h.train[0, idx], train, rtol=2e-3)
@@ -81,8 +94,15 @@ def test_log_spaced_steps_agree_with_unit_steps():
     data = lr.make_teacher_data(20, 80, seed=1)
     net = lr.make_network(20, 200, 0.2, seed=1)
     ref = lr.train_recursion(data, net, 1.0, 3000, eta0=1.0)
-    fast = lr.train_recursion(data, net, 1.0, 3000, eta0=1.0, eta0_max=0.8 * lr.stability_limit(data, net),
-                              rel_step=0.02)
+    fast = lr.train_recursion(
+        data,
+        net,
+        1.0,
+        3000,
+        eta0=1.0,
+        eta0_max=0.8 * lr.stability_limit(data, net),
+        rel_step=0.02,
+    )
     assert fast.t.size < ref.t.size / 4
     for key in ("train", "test"):
         interp = np.interp(fast.t, ref.t, getattr(ref, key)[0])
@@ -97,7 +117,9 @@ def test_early_dynamics_do_not_depend_on_alpha(small):
         v = getattr(h, key)[:, -1]
         dev = np.abs(v / v[-1] - 1)
         assert dev.max() < 0.02, key
-        assert 5 < dev[0] / dev[1] < 10, key        # departure from the lazy curve ~ 1/alpha (30/4 = 7.5)
+        assert 5 < dev[0] / dev[1] < 10, (
+            key
+        )  # departure from the lazy curve ~ 1/alpha (30/4 = 7.5)
 
 
 def test_time_grid_reaches_t_max_with_bounded_steps():
@@ -120,57 +142,175 @@ def test_diagnostics_follow_their_definitions(small):
     bb = np.outer(data.beta, data.beta)
     cos = np.sum(dM * bb) / (np.linalg.norm(dM) * np.linalg.norm(bb))
     np.testing.assert_allclose(h.alignment[0, -1], cos, rtol=1e-10)
-    np.testing.assert_allclose(h.weight_norm[0, -1], np.sqrt(np.trace(h.M[0])), rtol=1e-12)
-    terms = lr.population_loss_terms(h.w_bar[0] - net.w_bar0, dM, data.beta, 0.5, net.eps)
+    np.testing.assert_allclose(
+        h.weight_norm[0, -1], np.sqrt(np.trace(h.M[0])), rtol=1e-12
+    )
+    terms = lr.population_loss_terms(
+        h.w_bar[0] - net.w_bar0, dM, data.beta, 0.5, net.eps
+    )
     np.testing.assert_allclose(h.test[0, -1], terms.total, rtol=1e-10)
 
 
-def test_too_large_step_raises_divergence_error(small):
+def test_nan_data_is_refused_at_construction(small):
+    data, _ = small
+    X = data.X.copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="TeacherData.X must contain only finite"):
+        lr.TeacherData(X=X, y=data.y, beta=data.beta)
+    assert issubclass(ld.DivergenceError, FloatingPointError)
+
+
+def test_step_above_the_initial_stability_limit_is_refused(small):
     data, net = small
-    with pytest.raises(ld.DivergenceError, match="eta0"):
-        lr.train_recursion(data, net, 1.0, 1e5, eta0=500.0)
+    limit = lr.stability_limit(data, net)
+    with pytest.raises(ValueError, match="eta0 = .* exceeds the stability limit"):
+        lr.train_recursion(data, net, 1.0, 1e3, eta0=1.01 * limit)
+    with pytest.raises(ValueError, match="reduce eta0"):
+        lr.train_full_network(data, net, 1.0, 10, eta0=1.01 * limit)
 
 
-def test_exercise_checks_accept_the_reference_and_reject_a_wrong_answer():
-    def good_step(w_bar, M, g, G, c, eps):
+def test_exercise_checks_accept_the_reference_answers():
+    assert check_second_moment_step(answers.second_moment_step, verbose=False).passed
+    gradient = answers.centred_loss_gradient
+    assert check_centred_loss_gradient(gradient, verbose=False).passed
+
+
+def test_second_moment_check_rejects_plausible_wrong_answers():
+    def wrong_sign(w_bar, M, g, G, c, eps):       # A = I + c eps G
+        return answers.second_moment_step(w_bar, M, g, G, -c, eps)
+
+    def no_cross_term(w_bar, M, g, G, c, eps):    # forgets -c(A w g^T + g w^T A^T)
         A = np.eye(len(w_bar)) - c * eps * G
-        Aw = A @ w_bar
-        return A @ M @ A.T - c * (np.outer(Aw, g) + np.outer(g, Aw)) + c ** 2 * np.outer(g, g)
+        return A @ M @ A.T + c**2 * np.outer(g, g)
 
-    assert check_second_moment_step(good_step).passed
-    assert not check_second_moment_step(lambda w, M, g, G, c, e: M).passed
-    assert check_population_loss(lambda dw, dM, b, a, e: lr.population_loss_terms(dw, dM, b, a, e).total).passed
+    def half_c(w_bar, M, g, G, c, eps):           # loss with a factor 1/2
+        return answers.second_moment_step(w_bar, M, g, G, c / 2, eps)
+
+    for wrong in (wrong_sign, no_cross_term, half_c, lambda w, M, g, G, c, e: M):
+        res = check_second_moment_step(wrong, verbose=False)
+        assert not res.passed and "largest error" in res.message
+
+
+def test_gradient_check_rejects_plausible_wrong_answers():
+    def uncentred(W, W0, X, y, alpha, eps):       # forgets to subtract f(W0)
+        return answers.centred_loss_gradient(W, np.zeros_like(W0), X, y, alpha, eps)
+
+    def sum_loss(W, W0, X, y, alpha, eps):        # sum instead of mean over samples
+        return X.shape[0] * answers.centred_loss_gradient(W, W0, X, y, alpha, eps)
+
+    def transposed(W, W0, X, y, alpha, eps):
+        return answers.centred_loss_gradient(W, W0, X, y, alpha, eps).T
+
+    for wrong in (uncentred, sum_loss, transposed):
+        assert not check_centred_loss_gradient(wrong, verbose=False).passed
 
     def stub(*args):
-        raise NotImplementedError("write the update")
+        raise NotImplementedError("write the gradient")
 
-    res = check_population_loss(stub)
+    res = check_centred_loss_gradient(stub, verbose=False)
     assert not res.passed and "not implemented yet" in res.message
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda d, n: lr.make_teacher_data(0, 10), ValueError, "d must be an integer >= 1"),
-    (lambda d, n: lr.make_teacher_data(5, 0), ValueError, "P must be an integer >= 1"),
-    (lambda d, n: lr.make_network(5, -2), ValueError, "N must be an integer >= 1"),
-    (lambda d, n: lr.make_network(5, 3, eps=float("nan")), ValueError, "eps must be a finite"),
-    (lambda d, n: lr.make_teacher_data(5, 3, seed=-1), ValueError, "seed must be"),
-    (lambda d, n: lr.train_recursion(d, n, 0.0, 10), ValueError, "alpha must hold finite values > 0"),
-    (lambda d, n: lr.train_recursion(d, n, "big", 10), TypeError, "alpha must be"),
-    (lambda d, n: lr.train_recursion(d, n, 1.0, -5), ValueError, "t_max must hold finite values > 0"),
-    (lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=-1.0), ValueError, "eta0 must be > 0"),
-    (lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=2.0, eta0_max=1.0), ValueError, "eta0_max must be >= 2"),
-    (lambda d, n: lr.train_recursion(d, n, [1.0, 2.0], [5, 6, 7]), ValueError, "alpha, eps and t_max must"),
-    (lambda d, n: lr.train_recursion(d, n, 1.0, 10, stop_below=2.0), ValueError, "stop_below must be"),
-    (lambda d, n: lr.train_recursion("data", n, 1.0, 10), TypeError, "data must be a TeacherData"),
-    (lambda d, n: lr.train_recursion(d, lr.make_network(3, 4), 1.0, 10), ValueError, "net must have input dimension"),
-    (lambda d, n: lr.train_full_network(d, n, 1.0, -1), ValueError, "steps must be an integer >= 0"),
-    (lambda d, n: lr.initial_kernel(np.ones((3, 4)), np.ones((2, 5)), 0.1), ValueError, "X2 must have 4 columns"),
-    (lambda d, n: lr.population_loss_terms(np.ones(3), np.ones((2, 2)), np.ones(3), 1.0, 0.1), ValueError, "dw_bar must have shape"),
-    (lambda d, n: lr.population_loss_terms(np.ones(2), np.eye(2), np.ones(2), -1.0, 0.1), ValueError, "alpha must be finite and > 0"),
-    (lambda d, n: lr.lazy_limit_losses(d, n, [-1.0]), ValueError, "times must be"),
-    (lambda d, n: lr.crossing_time([0, 1, 2], [1.0, 0.5], 0.1), ValueError, "loss must have 3 time points"),
-    (lambda d, n: lr.network_output(np.ones((2, 3)), np.ones((4, 3)), 1.0, np.inf), ValueError, "eps must be a finite"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (
+            lambda d, n: lr.make_teacher_data(0, 10),
+            ValueError,
+            "d must be an integer >= 1",
+        ),
+        (
+            lambda d, n: lr.make_teacher_data(5, 0),
+            ValueError,
+            "P must be an integer >= 1",
+        ),
+        (lambda d, n: lr.make_network(5, -2), ValueError, "N must be an integer >= 1"),
+        (
+            lambda d, n: lr.make_network(5, 3, eps=float("nan")),
+            ValueError,
+            "eps must be a finite",
+        ),
+        (lambda d, n: lr.make_teacher_data(5, 3, seed=-1), ValueError, "seed must be"),
+        (
+            lambda d, n: lr.train_recursion(d, n, 0.0, 10),
+            ValueError,
+            "alpha must hold finite values > 0",
+        ),
+        (lambda d, n: lr.train_recursion(d, n, "big", 10), TypeError, "alpha must be"),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, -5),
+            ValueError,
+            "t_max must hold finite values > 0",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=-1.0),
+            ValueError,
+            "eta0 must be > 0",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=2.0, eta0_max=1.0),
+            ValueError,
+            "eta0_max must be >= 2",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, [1.0, 2.0], [5, 6, 7]),
+            ValueError,
+            "alpha, eps and t_max must",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, stop_below=2.0),
+            ValueError,
+            "stop_below must be",
+        ),
+        (
+            lambda d, n: lr.train_recursion("data", n, 1.0, 10),
+            TypeError,
+            "data must be a TeacherData",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, lr.make_network(3, 4), 1.0, 10),
+            ValueError,
+            "net must have input dimension",
+        ),
+        (
+            lambda d, n: lr.train_full_network(d, n, 1.0, -1),
+            ValueError,
+            "steps must be an integer >= 0",
+        ),
+        (
+            lambda d, n: lr.initial_kernel(np.ones((3, 4)), np.ones((2, 5)), 0.1),
+            ValueError,
+            "X2 must have 4 columns",
+        ),
+        (
+            lambda d, n: lr.population_loss_terms(
+                np.ones(3), np.ones((2, 2)), np.ones(3), 1.0, 0.1
+            ),
+            ValueError,
+            "dw_bar must have shape",
+        ),
+        (
+            lambda d, n: lr.population_loss_terms(
+                np.ones(2), np.eye(2), np.ones(2), -1.0, 0.1
+            ),
+            ValueError,
+            "alpha must be finite and > 0",
+        ),
+        (lambda d, n: lr.lazy_limit_losses(d, n, [-1.0]), ValueError, "times must be"),
+        (
+            lambda d, n: lr.crossing_time([0, 1, 2], [1.0, 0.5], 0.1),
+            ValueError,
+            "loss must have 3 time points",
+        ),
+        (
+            lambda d, n: lr.network_output(
+                np.ones((2, 3)), np.ones((4, 3)), 1.0, np.inf
+            ),
+            ValueError,
+            "eps must be a finite",
+        ),
+    ],
+)
 def test_bad_arguments_raise_errors_that_name_them(small, call, exc, match):
     data, net = small
     with pytest.raises(exc, match=match):
