@@ -176,14 +176,14 @@ def test_exercise_checks_accept_the_reference_answers():
 
 
 def test_second_moment_check_rejects_plausible_wrong_answers():
-    def wrong_sign(w_bar, M, g, G, c, eps):       # A = I + c eps G
+    def wrong_sign(w_bar, M, g, G, c, eps):  # A = I + c eps G
         return answers.second_moment_step(w_bar, M, g, G, -c, eps)
 
-    def no_cross_term(w_bar, M, g, G, c, eps):    # forgets -c(A w g^T + g w^T A^T)
+    def no_cross_term(w_bar, M, g, G, c, eps):  # forgets -c(A w g^T + g w^T A^T)
         A = np.eye(len(w_bar)) - c * eps * G
         return A @ M @ A.T + c**2 * np.outer(g, g)
 
-    def half_c(w_bar, M, g, G, c, eps):           # loss with a factor 1/2
+    def half_c(w_bar, M, g, G, c, eps):  # loss with a factor 1/2
         return answers.second_moment_step(w_bar, M, g, G, c / 2, eps)
 
     for wrong in (wrong_sign, no_cross_term, half_c, lambda w, M, g, G, c, e: M):
@@ -192,10 +192,10 @@ def test_second_moment_check_rejects_plausible_wrong_answers():
 
 
 def test_gradient_check_rejects_plausible_wrong_answers():
-    def uncentred(W, W0, X, y, alpha, eps):       # forgets to subtract f(W0)
+    def uncentred(W, W0, X, y, alpha, eps):  # forgets to subtract f(W0)
         return answers.centred_loss_gradient(W, np.zeros_like(W0), X, y, alpha, eps)
 
-    def sum_loss(W, W0, X, y, alpha, eps):        # sum instead of mean over samples
+    def sum_loss(W, W0, X, y, alpha, eps):  # sum instead of mean over samples
         return X.shape[0] * answers.centred_loss_gradient(W, W0, X, y, alpha, eps)
 
     def transposed(W, W0, X, y, alpha, eps):
@@ -315,3 +315,219 @@ def test_bad_arguments_raise_errors_that_name_them(small, call, exc, match):
     data, net = small
     with pytest.raises(exc, match=match):
         call(data, net)
+
+
+# ------------------------------------------ theory against independent computations
+def test_stability_limit_is_the_inverse_top_eigenvalue_of_the_network_kernel(small):
+    data, net = small
+    H = data.X @ net.W0.T
+    J = (1 + net.eps * H)[:, :, None] * data.X[:, None, :]  # d phi / d w_i, (P, N, d)
+    K_net = np.einsum("pnd,qnd->pq", J, J) / net.N
+    top = np.linalg.eigvalsh(K_net / data.P)[-1]
+    np.testing.assert_allclose(lr.stability_limit(data, net), 1 / top, rtol=1e-10)
+
+
+def test_lazy_network_follows_the_discrete_time_lazy_formula(small):
+    data, net = small
+    h = lr.train_recursion(
+        data,
+        net,
+        [1e5, 1e6],
+        200,
+        eta0=1.0,
+        eta0_max=0.5 * lr.stability_limit(data, net),
+    )
+    train, test = lr.lazy_gd_losses(data, net, np.diff(h.t))
+    dev = [np.max(np.abs(h.test[i] / test - 1)) for i in (0, 1)]
+    np.testing.assert_allclose(h.train[1], train, rtol=1e-4)
+    assert dev[1] < 1e-4
+    assert 5 < dev[0] / dev[1] < 20  # corrections of order 1/alpha
+
+
+def test_lazy_gd_with_small_steps_approaches_gradient_flow(small):
+    data, net = small
+    t = np.array([50.0, 200.0])
+    steps = np.full(2000, 0.1)
+    train_gd, test_gd = lr.lazy_gd_losses(data, net, steps)
+    train_gf, test_gf = lr.lazy_limit_losses(data, net, t)
+    np.testing.assert_allclose(train_gd[[500, 2000]], train_gf, rtol=5e-3)
+    np.testing.assert_allclose(test_gd[[500, 2000]], test_gf, rtol=5e-3)
+
+
+def test_chance_linear_power_matches_its_expectation():
+    # E |b|^2 / d ~ (d + 4) / (P - d) E[y^2], sandwich (X^T X)^-1 E[y^2 x x^T]
+    # with E[y^2 x x^T] = E[y^2] (I + 4 u u^T) / d; mean over 30 seeds (std. error ~ 5%)
+    values = [
+        lr.chance_linear_power(lr.make_teacher_data(20, 120, seed=s))
+        / lr.make_teacher_data(20, 120, seed=s).test_loss0
+        for s in range(30)
+    ]
+    assert abs(np.mean(values) / (24 / 100) - 1) < 0.1
+
+
+def test_feature_learning_time_is_the_growth_law():
+    # t_feat solves exp(6 eps t / (alpha d)) = 1 + d / (alpha eps)
+    alpha, d, eps = np.array([0.5, 2.0]), 50, 0.1
+    t = lr.feature_learning_time(alpha, d, eps)
+    np.testing.assert_allclose(np.exp(6 * eps * t / (alpha * d)), 1 + d / (alpha * eps))
+    assert lr.feature_learning_time(1.0, d, eps, eta0=2.0) * 2 == pytest.approx(
+        lr.feature_learning_time(1.0, d, eps)[0]
+    )
+
+
+def test_population_loss_terms_are_each_checked_by_monte_carlo():
+    rng = np.random.default_rng(4)
+    d = 4
+    beta, dw = rng.standard_normal(d), 0.5 * rng.standard_normal(d)
+    A = rng.standard_normal((d, d))
+    dM = 0.3 * (A + A.T)
+    terms = lr.population_loss_terms(dw, dM, beta, 2.0, 0.3)
+    x = rng.standard_normal((400_000, d)) / np.sqrt(d)
+    lin = 2.0 * x @ dw
+    quad = 0.5 * np.einsum("ni,ij,nj->n", x, 2.0 * 0.3 * dM - np.outer(beta, beta), x)
+    np.testing.assert_allclose(terms.linear, np.mean(lin**2), rtol=0.02)
+    np.testing.assert_allclose(
+        terms.variance + terms.misalignment, np.mean(quad**2), rtol=0.03
+    )
+
+
+def test_monte_carlo_standard_error_covers_the_exact_loss():
+    rng = np.random.default_rng(5)
+    d = 6
+    beta, dw = rng.standard_normal(d), 0.2 * rng.standard_normal(d)
+    dM = np.diag(rng.standard_normal(d))
+    exact = lr.population_loss_terms(dw, dM, beta, 1.0, 0.5).total
+    mc, se = lr.monte_carlo_test_loss(
+        dw, dM, beta, 1.0, 0.5, n_samples=100_000, return_stderr=True
+    )
+    assert abs(mc - exact) < 4 * se and se < 0.05 * exact
+
+
+# ------------------------------------------ robustness of the engine
+@pytest.mark.parametrize(
+    "d, P, eps, alpha", [(60, 300, 0.05, 1 / 16), (30, 150, 0.5, 1 / 8)]
+)
+def test_capped_schedule_is_stable_where_the_initial_cap_is_not(d, P, eps, alpha):
+    # configurations the chapter does not use; the kernel grows during feature learning
+    data, net = lr.make_teacher_data(d, P, seed=0), lr.make_network(d, 500, eps, seed=0)
+    cap = 0.8 * lr.stability_limit(data, net)
+    fast = lr.train_recursion(data, net, alpha, 2000, eta0=1.0, eta0_max=cap)
+    ref = lr.train_recursion(data, net, alpha, 2000, eta0=1.0)
+    assert np.all(np.isfinite(fast.train)) and np.all(np.diff(fast.train[0]) <= 1e-9)
+    gap = np.max(np.abs(fast.test[0] - np.interp(fast.t, ref.t, ref.test[0])))
+    assert gap / fast.test0 < 0.02
+
+
+def test_a_cap_far_above_the_limit_is_stable_or_names_the_knob(small):
+    data, net = small
+    try:
+        h = lr.train_recursion(
+            data, net, 0.25, 3000, eta0=1.0, eta0_max=50 * lr.stability_limit(data, net)
+        )
+    except ld.DivergenceError as exc:
+        assert "eta0_max" in str(exc)
+    else:
+        assert h.backoffs > 0 and np.all(np.isfinite(h.test))
+        assert np.all(np.diff(h.train[0]) <= 1e-6 * h.train[0, :-1] + 1e-12 * h.train0)
+
+
+def test_runs_stopped_early_keep_their_final_state(small):
+    data, net = small
+    both = lr.train_recursion(
+        data, net, [0.5, 2.0], [50, 200], eta0=1.0, keep_state=True
+    )
+    alone = lr.train_recursion(data, net, 0.5, 50, eta0=1.0, keep_state=True)
+    np.testing.assert_allclose(both.M[0], alone.M[0], rtol=1e-12, atol=1e-14)
+
+
+# ------------------------------------------ bounds and clear errors
+BOUNDS = [
+    (
+        lambda d, n: lr.train_recursion(d, n, 1.0, 1e12),
+        ValueError,
+        "t_max = 1e.12 needs",
+    ),
+    (lambda d, n: lr.time_grid(1e10), ValueError, "max_steps"),
+    (
+        lambda d, n: lr.monte_carlo_test_loss(
+            np.zeros(2), np.eye(2), np.ones(2), 1.0, 0.1, n_samples=10**12
+        ),
+        ValueError,
+        "n_samples",
+    ),
+    (lambda d, n: lr.make_network(d=40000), ValueError, "d must be an integer"),
+    (lambda d, n: lr.make_network(d=1000, N=100_000), ValueError, "N \\* d"),
+    (lambda d, n: lr.train_recursion(d, n, 1e-300, 10), ValueError, "alpha must hold"),
+    (lambda d, n: lr.train_full_network(d, n, 1e-300, 10), ValueError, "alpha must be"),
+    (
+        lambda d, n: lr.train_recursion(d, n, 1.0, 10, eps="abc"),
+        TypeError,
+        "eps must be",
+    ),
+    (lambda d, n: lr.make_network(5, 3, eps="abc"), TypeError, "eps must be"),
+    (
+        lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=1e300),
+        ValueError,
+        "exceeds the stability limit",
+    ),
+    (
+        lambda d, n: lr.train_full_network(d, n, 1.0, 10, eta0=1e300),
+        ValueError,
+        "exceeds the stability limit",
+    ),
+    (
+        lambda d, n: lr.population_loss_terms(
+            np.ones(2), np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2), 1.0, 0.1
+        ),
+        ValueError,
+        "dM must be symmetric",
+    ),
+    (
+        lambda d, n: lr.initial_kernel(
+            np.ones((3, 2)), np.ones((3, 2)), 0.1, M0=np.array([[1.0, 2.0], [0.0, 1.0]])
+        ),
+        ValueError,
+        "M0 must be symmetric",
+    ),
+    (
+        lambda d, n: lr.Committee(n.W0, n.eps, n.w_bar0, n.M0 + np.triu(n.M0, 1)),
+        ValueError,
+        "M0 must be symmetric",
+    ),
+    (
+        lambda d, n: lr.TeacherData(d.X, np.full(d.P, np.nan), d.beta),
+        ValueError,
+        "TeacherData.y must contain only finite",
+    ),
+    (
+        lambda d, n: lr.train_recursion(d, n, 1.0, 10, max_steps=5),
+        ValueError,
+        "max_steps",
+    ),
+    (
+        lambda d, n: lr.chance_linear_power(lr.make_teacher_data(10, 8)),
+        ValueError,
+        "P > d",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, exc, match", BOUNDS)
+def test_sizes_and_bad_values_fail_fast_with_a_clear_error(small, call, exc, match):
+    data, net = small
+    with pytest.raises(exc, match=match):
+        call(data, net)
+
+
+def test_count_steps_bounds_the_schedule():
+    for t_max, eta0, cap, rel in [
+        (1e4, 1.0, 20.0, 0.02),
+        (500, 0.5, 0.5, 0.1),
+        (3e5, 1.0, 46.0, 0.02),
+    ]:
+        n = lr.time_grid(t_max, eta0=eta0, eta0_max=cap, rel_step=rel).size
+        assert (
+            n
+            <= lr.count_steps(t_max, eta0=eta0, eta0_max=cap, rel_step=rel)
+            <= 1.2 * n + 5
+        )

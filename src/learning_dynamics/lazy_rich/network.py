@@ -13,6 +13,7 @@ import numpy as np
 from ..device import single_threaded
 from ..validation import (
     check_array,
+    check_bool,
     check_finite_loss,
     check_float,
     check_int,
@@ -90,12 +91,14 @@ def monte_carlo_test_loss(
     n_samples: int = 1_000_000,
     seed=0,
     chunk: int = 50_000,
-) -> float:
+    return_stderr: bool = False,
+):
     """Empirical test MSE of ``f~(x) = alpha dw_bar.x + (alpha eps/2) x^T dM x``.
 
     The centred network equals this expression exactly, eq. (lr-summary), so this is
     a Monte-Carlo estimate of the population loss, eq. (lr-pop-loss), on
-    ``n_samples <= MC_SAMPLES_MAX`` draws ``x ~ N(0, I/d)``.
+    ``n_samples <= MC_SAMPLES_MAX`` draws ``x ~ N(0, I/d)``.  With
+    ``return_stderr=True`` returns ``(estimate, standard error)``.
     """
     beta = check_array("beta", beta, ndim=1)
     d = beta.shape[0]
@@ -103,10 +106,11 @@ def monte_carlo_test_loss(
     dM = check_array("dM", dM, shape=(d, d))
     alpha = check_float("alpha", alpha, minimum=ALPHA_MIN, maximum=ALPHA_MAX)
     eps = check_float("eps", eps, minimum=0.0)
-    n_samples = check_int("n_samples", n_samples, minimum=1, maximum=MC_SAMPLES_MAX)
+    n_samples = check_int("n_samples", n_samples, minimum=2, maximum=MC_SAMPLES_MAX)
     chunk = check_int("chunk", chunk, minimum=1, maximum=1_000_000)
+    return_stderr = check_bool("return_stderr", return_stderr)
     rng = np.random.default_rng([check_seed("seed", seed), 3])
-    total, done = 0.0, 0
+    total, total_sq, done = 0.0, 0.0, 0
     with single_threaded():
         while done < n_samples:
             m = min(chunk, n_samples - done)
@@ -114,9 +118,15 @@ def monte_carlo_test_loss(
             f = alpha * (X @ dw_bar) + 0.5 * alpha * eps * np.einsum(
                 "nd,nd->n", X @ dM, X
             )
-            total += float(np.sum((f - 0.5 * (X @ beta) ** 2) ** 2))
+            sq = (f - 0.5 * (X @ beta) ** 2) ** 2
+            total += float(np.sum(sq))
+            total_sq += float(np.sum(sq * sq))
             done += m
-    return total / n_samples
+    mean = total / n_samples
+    if not return_stderr:
+        return mean
+    variance = max(total_sq / n_samples - mean**2, 0.0) * n_samples / (n_samples - 1)
+    return mean, float(np.sqrt(variance / n_samples))
 
 
 def crossing_time(t, loss, level) -> float:

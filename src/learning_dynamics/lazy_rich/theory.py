@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..device import single_threaded
 from ..validation import check_array, check_float
 from .data import Committee, TeacherData, check_pair, positive_values
 
@@ -141,9 +142,10 @@ def initial_kernel(X1, X2, eps, w_bar0=None, M0=None) -> np.ndarray:
         raise ValueError(
             "M0 must be symmetric; the tangent kernel of a network is symmetric"
         )
-    gram = X1 @ X2.T
-    shift = (X1 @ w_bar0)[:, None] + (X2 @ w_bar0)[None, :]
-    return gram * (1.0 + eps * shift + eps**2 * (X1 @ M0 @ X2.T))
+    with single_threaded():
+        gram = X1 @ X2.T
+        shift = (X1 @ w_bar0)[:, None] + (X2 @ w_bar0)[None, :]
+        return gram * (1.0 + eps * shift + eps**2 * (X1 @ M0 @ X2.T))
 
 
 def _kernel_coefficients(weights, X, eps, w_bar0, M0):
@@ -164,7 +166,8 @@ def stability_limit(data: TeacherData, net: Committee) -> float:
     (eq. (lr-ntk) with the mean-squared loss), stable while ``eta0 lambda_max < 1``.
     """
     check_pair(data, net)
-    return float(1.0 / np.linalg.eigvalsh(_train_kernel(data, net) / data.P)[-1])
+    with single_threaded():
+        return float(1.0 / np.linalg.eigvalsh(_train_kernel(data, net) / data.P)[-1])
 
 
 def _kernel_eigen(data, net):
@@ -208,12 +211,14 @@ def lazy_limit_losses(
             "times must be a 1-d array of non-negative times (inf allowed); "
             f"got {times!r}"
         )
-    lam, U = _kernel_eigen(data, net)
+    with single_threaded():
+        lam, U = _kernel_eigen(data, net)
     decays = [
         np.exp(-2.0 * tk * lam / data.P) if np.isfinite(tk) else np.zeros_like(lam)
         for tk in t
     ]
-    return _losses_from_decay(data, net, lam, U, decays)
+    with single_threaded():
+        return _losses_from_decay(data, net, lam, U, decays)
 
 
 def lazy_gd_losses(
@@ -231,10 +236,11 @@ def lazy_gd_losses(
         raise ValueError(
             f"steps must be a 1-d array of positive step sizes; got {steps!r}"
         )
-    lam, U = _kernel_eigen(data, net)
-    factors = np.cumprod(1.0 - 2.0 * steps[:, None] * lam[None, :] / data.P, axis=0)
-    decays = np.vstack([np.ones_like(lam), factors])
-    return _losses_from_decay(data, net, lam, U, decays)
+    with single_threaded():
+        lam, U = _kernel_eigen(data, net)
+        factors = np.cumprod(1.0 - 2.0 * steps[:, None] * lam[None, :] / data.P, axis=0)
+        decays = np.vstack([np.ones_like(lam), factors])
+        return _losses_from_decay(data, net, lam, U, decays)
 
 
 def kernel_regression_loss(data: TeacherData, net: Committee) -> float:
@@ -264,11 +270,17 @@ def chance_linear_power(data: TeacherData) -> float:
     The least-squares fit ``y ~ X b`` of the quadratic target on the ``P`` training
     inputs finds a spurious ``b`` (the target has no linear part in the population);
     its population power ``|b|^2 / d``, eq. (lr-chance-linear), is what a fit that
-    interpolates the training set through linear modes adds to the test loss.  Its
-    expectation is about ``d/(P - d)`` times the target's centred power.
+    matches the training set through the fast linear modes adds to the test loss.
+    For Gaussian inputs its expectation is about ``(d + 4) / (P - d)`` times
+    ``E[y^2] = L0`` (the ``+4`` from the teacher direction, where ``y`` is largest).
     """
     if not isinstance(data, TeacherData):
         raise TypeError(f"data must be a TeacherData; got {type(data).__name__}")
-    design = np.column_stack([np.ones(data.P), data.X])
-    coef, *_ = np.linalg.lstsq(design, data.y, rcond=None)
-    return float(coef[1:] @ coef[1:] / data.d)
+    if data.P <= data.d:
+        raise ValueError(
+            f"chance_linear_power needs P > d (least squares is then "
+            f"unique); got P = {data.P}, d = {data.d}"
+        )
+    with single_threaded():
+        coef, *_ = np.linalg.lstsq(data.X, data.y, rcond=None)
+    return float(coef @ coef / data.d)
