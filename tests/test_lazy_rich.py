@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import learning_dynamics as ld
 from learning_dynamics import lazy_rich as lr
@@ -531,3 +533,57 @@ def test_count_steps_bounds_the_schedule():
             <= lr.count_steps(t_max, eta0=eta0, eta0_max=cap, rel_step=rel)
             <= 1.2 * n + 5
         )
+
+
+# ------------------------------------------ laws for all inputs (hypothesis)
+finite = dict(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    d=st.integers(1, 6),
+    alpha=st.floats(0.05, 20, **finite),
+    eps=st.floats(0.01, 2, **finite),
+    seed=st.integers(0, 10_000),
+)
+def test_population_loss_vanishes_exactly_at_the_learned_feature(d, alpha, eps, seed):
+    beta = np.random.default_rng(seed).standard_normal(d)
+    optimum = np.outer(beta, beta) / (alpha * eps)  # M - M0 = beta beta^T / (alpha eps)
+    terms = lr.population_loss_terms(np.zeros(d), optimum, beta, alpha, eps)
+    assert terms.total == pytest.approx(0.0, abs=1e-9 * (1 + beta @ beta) ** 2)
+    zero = lr.population_loss_terms(np.zeros(d), np.zeros((d, d)), beta, alpha, eps)
+    assert zero.total == pytest.approx(3 * (beta @ beta) ** 2 / (4 * d**2), rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    d=st.integers(1, 5),
+    alpha=st.floats(0.05, 20, **finite),
+    eps=st.floats(0.0, 2, **finite),
+    scale=st.floats(0.0, 3, **finite),
+    seed=st.integers(0, 10_000),
+)
+def test_loss_terms_are_non_negative_and_sum_to_the_total(d, alpha, eps, scale, seed):
+    rng = np.random.default_rng(seed)
+    A = scale * rng.standard_normal((d, d))
+    terms = lr.population_loss_terms(
+        scale * rng.standard_normal(d), A + A.T, rng.standard_normal(d), alpha, eps
+    )
+    parts = np.array([terms.variance, terms.misalignment, terms.linear])
+    assert np.all(parts >= 0)
+    assert terms.total == pytest.approx(parts.sum(), rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    value=st.one_of(
+        st.floats(max_value=0.0, **finite),
+        st.just(float("nan")),
+        st.text(min_size=1, max_size=3),
+        st.floats(2e12, 1e300, **finite),
+    )
+)
+def test_bad_alpha_values_are_refused_naming_alpha(value):
+    data, net = lr.make_teacher_data(3, 5), lr.make_network(3, 4)
+    with pytest.raises((ValueError, TypeError), match="alpha"):
+        lr.train_recursion(data, net, value, 10)
