@@ -242,7 +242,7 @@ def explorer(
     alphas=(0.5, 2.0, 8.0),
     epss=(0.05, 0.1, 0.2),
     Ps=(40, 100, 300),
-    t_max: float = 5e3,
+    t_max: float = 3e3,
     seed: int = 0,
 ):
     """Sliders for alpha, eps and P over recursion runs at ``d = 20``.
