@@ -41,7 +41,7 @@ __all__ = ["History", "train_recursion"]
 #: Memory allowed for the recorded history (7 float64 arrays of shape (runs, steps)).
 RECORD_BYTES_MAX = 1_000_000_000
 #: Halvings of the step cap allowed before a run is declared divergent.
-MAX_BACKOFFS = 40
+MAX_BACKOFFS = 30
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,8 @@ def _safe_step(
             return new, h
         control["backoffs"] += 1
         control["cap"] = h / 2
-        if control["backoffs"] > MAX_BACKOFFS:
+        needed = control["steps"] + (t_end - t) / control["cap"]
+        if control["backoffs"] > MAX_BACKOFFS or needed > schedule[4]:
             check_finite_loss(
                 float(np.sum(train)),
                 control["steps"],
@@ -326,8 +327,9 @@ def _safe_step(
                 hint="the stability limit grows during feature learning",
             )
             raise DivergenceError(
-                f"the training loss keeps rising after {MAX_BACKOFFS} halvings of the "
-                f"step (now {h:.3g}): reduce eta0_max = {eta0_max:g} or eta0 = {eta0:g}"
+                f"the training loss keeps rising after {control['backoffs']} halvings "
+                f"of the step (now {h:.3g}; reaching t_max would take {needed:.3g} "
+                f"steps): reduce eta0_max = {eta0_max:g} or eta0 = {eta0:g}"
             )
 
 
