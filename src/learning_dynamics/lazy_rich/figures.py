@@ -236,79 +236,11 @@ def plot_phase_diagram(alphas, epss, gap, ax=None):
 
 
 # ----------------------------------------------------------------------------- explorer
-def explorer(
-    d: int = 20,
-    *,
-    alphas=(0.5, 2.0, 8.0),
-    epss=(0.05, 0.1, 0.2),
-    Ps=(40, 100, 300),
-    t_max: float = 3e3,
-    seed: int = 0,
-):
-    """Sliders for alpha, eps and P over recursion runs at ``d = 20``.
-
-    The runs of one ``P`` (all alpha x eps, one batched recursion) are computed the
-    first time that ``P`` is shown.  The dashed curves are the lazy closed form,
-    eq. (lr-lazy-closed-form), where the initial kernel is invertible
-    (``P <= d(d+3)/2``).  Returns ``(widget, draw)``; ``draw(alpha, eps, P)``
-    returns the figure shown.
-    """
+def _slider_widget(draw, alphas, epss, Ps):
+    """Three selection sliders redrawing ``draw(alpha, eps, P)`` into an output area."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
     from IPython.display import display
-
-    d = check_int("d", d, minimum=2, maximum=60)
-    seed = check_seed("seed", seed)
-    t_max = check_float("t_max", t_max, minimum=1.0, maximum=1e5)
-    A, E = np.meshgrid(
-        np.asarray(alphas, float), np.asarray(epss, float), indexing="ij"
-    )
-    runs = {}
-    t_lazy = np.geomspace(1.0, t_max, 30)
-
-    def compute(P):
-        data = make_teacher_data(d, P, seed=seed)
-        net = make_network(d, 500, float(max(epss)), seed=seed)
-        h = train_recursion(
-            data,
-            net,
-            A.ravel(),
-            t_max,
-            eps=E.ravel(),
-            eta0=1.0,
-            eta0_max=0.3 * stability_limit(data, net),
-            rel_step=0.05,
-        )
-        for i, (alpha, eps) in enumerate(zip(A.ravel(), E.ravel(), strict=True)):
-            lazy = None
-            if P <= d * (d + 3) // 2:
-                net_e = Committee(net.W0, float(eps), net.w_bar0, net.M0)
-                lazy = lazy_limit_losses(data, net_e, t_lazy)
-            runs[(alpha, eps, P)] = (
-                h.t,
-                h.train[i] / h.train0,
-                h.test[i] / h.test0,
-                lazy,
-                data.train_loss0,
-                data.test_loss0,
-            )
-
-    def draw(alpha, eps, P):
-        if (alpha, eps, P) not in runs:
-            compute(P)
-        t, train, test, lazy, train0, test0 = runs[(alpha, eps, P)]
-        fig, ax = new_figure(1, 1, width=6.6, height=4.0)
-        ax.plot(t[1:], train[1:], color=PALETTE[0], label="train")
-        ax.plot(t[1:], test[1:], color=PALETTE[1], label="test")
-        if lazy is not None:
-            _lazy_curves(ax, (t_lazy,) + tuple(lazy), train0, test0, label="lazy")
-        ax.set_ylim(0, 1.5)
-        log_time_axis(ax, _TIME, ylabel="loss / initial loss")
-        ax.set_title(
-            rf"d = {d}, P = {P}, $\alpha$ = {alpha:g}, $\varepsilon$ = {eps:g}"
-        )
-        ax.legend(loc="lower left", fontsize=8)
-        return fig
 
     out = widgets.Output()
     sa = widgets.SelectionSlider(
@@ -327,7 +259,80 @@ def explorer(
     for slider in (sa, se, sp):
         slider.observe(update, names="value")
     update()
-    return widgets.VBox([widgets.HBox([sa, se, sp]), out]), draw
+    return widgets.VBox([widgets.HBox([sa, se, sp]), out])
+
+
+def _explorer_runs(d, P, grid, t_max, t_lazy, seed):
+    """All (alpha, eps) runs of one ``P`` in one batched recursion, with lazy curves."""
+    alphas, epss = grid
+    data = make_teacher_data(d, P, seed=seed)
+    net = make_network(d, 500, float(max(epss)), seed=seed)
+    cap = 0.3 * stability_limit(data, net)
+    h = train_recursion(
+        data, net, alphas, t_max, eps=epss, eta0=1.0, eta0_max=cap, rel_step=0.05
+    )
+    runs = {}
+    for i, (alpha, eps) in enumerate(zip(alphas, epss, strict=True)):
+        lazy = None
+        if P <= d * (d + 3) // 2:
+            net_e = Committee(net.W0, float(eps), net.w_bar0, net.M0)
+            lazy = lazy_limit_losses(data, net_e, t_lazy)
+        runs[(alpha, eps, P)] = (
+            h.t,
+            h.train[i] / h.train0,
+            h.test[i] / h.test0,
+            lazy,
+            data.train_loss0,
+            data.test_loss0,
+        )
+    return runs
+
+
+def explorer(
+    d: int = 20,
+    *,
+    alphas=(0.5, 2.0, 8.0),
+    epss=(0.05, 0.1, 0.2),
+    Ps=(40, 100, 300),
+    t_max: float = 3e3,
+    seed: int = 0,
+):
+    """Sliders for alpha, eps and P over recursion runs at ``d = 20``.
+
+    The runs of one ``P`` (all alpha x eps, one batched recursion) are computed the
+    first time that ``P`` is shown.  The dashed curves are the lazy closed form,
+    eq. (lr-lazy-closed-form), where the initial kernel is invertible
+    (``P <= d(d+3)/2``).  Returns ``(widget, draw)``; ``draw(alpha, eps, P)``
+    returns the figure shown.
+    """
+    d = check_int("d", d, minimum=2, maximum=60)
+    seed = check_seed("seed", seed)
+    t_max = check_float("t_max", t_max, minimum=1.0, maximum=1e5)
+    A, E = np.meshgrid(
+        np.asarray(alphas, float), np.asarray(epss, float), indexing="ij"
+    )
+    runs = {}
+    t_lazy = np.geomspace(1.0, t_max, 30)
+    grid = (A.ravel(), E.ravel())
+
+    def draw(alpha, eps, P):
+        if (alpha, eps, P) not in runs:
+            runs.update(_explorer_runs(d, P, grid, t_max, t_lazy, seed))
+        t, train, test, lazy, train0, test0 = runs[(alpha, eps, P)]
+        fig, ax = new_figure(1, 1, width=6.6, height=4.0)
+        ax.plot(t[1:], train[1:], color=PALETTE[0], label="train")
+        ax.plot(t[1:], test[1:], color=PALETTE[1], label="test")
+        if lazy is not None:
+            _lazy_curves(ax, (t_lazy,) + tuple(lazy), train0, test0, label="lazy")
+        ax.set_ylim(0, 1.5)
+        log_time_axis(ax, _TIME, ylabel="loss / initial loss")
+        ax.set_title(
+            rf"d = {d}, P = {P}, $\alpha$ = {alpha:g}, $\varepsilon$ = {eps:g}"
+        )
+        ax.legend(loc="lower left", fontsize=8)
+        return fig
+
+    return _slider_widget(draw, alphas, epss, Ps), draw
 
 
 def plot_modular(results, ax=None):

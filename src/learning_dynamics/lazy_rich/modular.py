@@ -274,6 +274,50 @@ def _train_stacked(
     )
 
 
+def _autograd_run(
+    torch, weights, tensors, alpha, width, steps, eta0, record_every, centred
+):
+    """One network by torch autograd; returns (steps, train, test, loss, norm)."""
+    X, Y, lab, tr, te = tensors
+    p = Y.shape[1]
+    W1 = torch.tensor(weights[0], requires_grad=True)
+    W2 = torch.tensor(weights[1], requires_grad=True)
+
+    def model(x):
+        return alpha / width * ((x @ W1.T) ** 2) @ W2.T
+
+    with torch.no_grad():
+        g0 = model(X) if centred else torch.zeros(p * p, p)
+    opt = torch.optim.SGD([W1, W2], lr=eta0 / alpha**2)
+    curves = ([], [], [], [], [])
+    for k in range(steps + 1):
+        if k % record_every == 0 or k == steps:
+            with torch.no_grad():
+                out = model(X) - g0
+                pred = out.argmax(dim=1)
+                loss = float(((out[tr] - Y[tr]) ** 2).mean())
+                norm = float(torch.sqrt((W1**2).sum() + (W2**2).sum()))
+            check_finite_loss(loss, k, knob=f"eta0 = {eta0:g}", hint=_HINT)
+            for curve, value in zip(
+                curves,
+                (
+                    k,
+                    float((pred[tr] == lab[tr]).float().mean()),
+                    float((pred[te] == lab[te]).float().mean()),
+                    loss,
+                    norm,
+                ),
+                strict=True,
+            ):
+                curve.append(value)
+        if k == steps:
+            break
+        opt.zero_grad()
+        ((model(X[tr]) - g0[tr] - Y[tr]) ** 2).mean().backward()
+        opt.step()
+    return curves
+
+
 def train_modular_addition_autograd(
     p: int = 23,
     *,
@@ -306,42 +350,20 @@ def train_modular_addition_autograd(
     tr, te = torch.tensor(data.train), torch.tensor(data.test)
     rows = {"steps": None, "tr": [], "te": [], "loss": [], "norm": []}
     for alpha in al:
-        W1 = torch.tensor(W1_0, requires_grad=True)
-        W2 = torch.tensor(W2_0, requires_grad=True)
-
-        def model(x, W1=W1, W2=W2, alpha=alpha):
-            return float(alpha) / width * ((x @ W1.T) ** 2) @ W2.T
-
-        with torch.no_grad():
-            g0 = model(X) if centred else torch.zeros(p * p, p)
-        opt = torch.optim.SGD([W1, W2], lr=eta0 / alpha**2)
-        s, a_tr, a_te, ls, ns = [], [], [], [], []
-        for k in range(steps + 1):
-            if k % record_every == 0 or k == steps:
-                with torch.no_grad():
-                    out = model(X) - g0
-                    pred = out.argmax(dim=1)
-                    loss = float(((out[tr] - Y[tr]) ** 2).mean())
-                check_finite_loss(loss, k, knob=f"eta0 = {eta0:g}", hint=_HINT)
-                s.append(k)
-                a_tr.append(float((pred[tr] == lab[tr]).float().mean()))
-                a_te.append(float((pred[te] == lab[te]).float().mean()))
-                ls.append(loss)
-                ns.append(
-                    float(
-                        torch.sqrt((W1.detach() ** 2).sum() + (W2.detach() ** 2).sum())
-                    )
-                )
-            if k == steps:
-                break
-            opt.zero_grad()
-            ((model(X[tr]) - g0[tr] - Y[tr]) ** 2).mean().backward()
-            opt.step()
-        rows["steps"] = s
-        rows["tr"].append(a_tr)
-        rows["te"].append(a_te)
-        rows["loss"].append(ls)
-        rows["norm"].append(ns)
+        curves = _autograd_run(
+            torch,
+            (W1_0, W2_0),
+            (X, Y, lab, tr, te),
+            float(alpha),
+            width,
+            steps,
+            eta0,
+            record_every,
+            centred,
+        )
+        rows["steps"] = curves[0]
+        for key, curve in zip(("tr", "te", "loss", "norm"), curves[1:], strict=True):
+            rows[key].append(curve)
     return ModularResult(
         steps=np.array(rows["steps"]),
         train_acc=np.array(rows["tr"]),

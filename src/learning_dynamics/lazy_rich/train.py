@@ -193,6 +193,25 @@ def _check_runs(data, net, alpha, t_max, eps):
     return alpha, eps, t_max
 
 
+def _prepare(data, net, alpha, t_max, eps, eta0, eta0_max, rel_step, max_steps):
+    """Validate runs and schedule, bound steps and memory; zero initial state."""
+    alpha, eps, t_max = _check_runs(data, net, alpha, t_max, eps)
+    t_end, eta0, eta0_max, rel_step, n = check_schedule(
+        float(t_max.max()), eta0, eta0_max, rel_step, max_steps
+    )
+    check_stable_start(data, net, eta0)
+    record_bytes = n * alpha.size * len(_RECORDED) * 8
+    if record_bytes > RECORD_BYTES_MAX:
+        raise ValueError(
+            f"the history of {alpha.size} runs x about {n} steps would need "
+            f"{record_bytes / 1e9:.1f} GB (limit 1 GB): "
+            "lower t_max, run fewer alphas at once or raise eta0_max"
+        )
+    zeros = (np.zeros((alpha.size, data.d)), np.zeros((alpha.size, data.d, data.d)))
+    runs = _Runs(data, net, alpha, eps, t_max, *zeros)
+    return runs, (t_end, eta0, eta0_max, rel_step, max_steps)
+
+
 def train_recursion(
     data: TeacherData,
     net: Committee,
@@ -241,33 +260,14 @@ def train_recursion(
         Largest number of steps (at most ``MAX_STEPS``); ``ValueError`` beforehand
         when the schedule would need more, or when the history would exceed 1 GB.
     """
-    alpha, eps, t_max = _check_runs(data, net, alpha, t_max, eps)
-    t_end, eta0, eta0_max, rel_step, n = check_schedule(
-        float(t_max.max()), eta0, eta0_max, rel_step, max_steps
+    runs, schedule = _prepare(
+        data, net, alpha, t_max, eps, eta0, eta0_max, rel_step, max_steps
     )
-    check_stable_start(data, net, eta0)
-    if n * alpha.size * len(_RECORDED) * 8 > RECORD_BYTES_MAX:
-        raise ValueError(
-            f"the history of {alpha.size} runs x about {n} steps would need "
-            f"{n * alpha.size * len(_RECORDED) * 8 / 1e9:.1f} GB (limit 1 GB): "
-            "lower t_max, run fewer alphas at once or raise eta0_max"
-        )
     if stop_below is not None:
         stop_below = check_float(
             "stop_below", stop_below, minimum=0.0, maximum=1.0, min_inclusive=False
         )
     keep_state = check_bool("keep_state", keep_state)
-    d = data.d
-    runs = _Runs(
-        data,
-        net,
-        alpha,
-        eps,
-        t_max,
-        np.zeros((alpha.size, d)),
-        np.zeros((alpha.size, d, d)),
-    )
-    schedule = (t_end, eta0, eta0_max, rel_step, max_steps)
     with single_threaded(), np.errstate(over="ignore", invalid="ignore"):
         return _run(runs, schedule, stop_below, keep_state)
 
