@@ -160,7 +160,6 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
     ))
 
     from .. import lazy_rich as lr
-    from .. import lazy_rich_modular as lm
 
     teacher = lr.make_teacher_data(100, 550, seed=0)
     committee = lr.make_network(100, 500, 0.02, seed=0)
@@ -172,8 +171,8 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
     mod = dict(alphas=(0.25, 0.5, 1.0, 2.0), steps=500)
     pairs.append((
         "03 lazy-rich", "modular addition, 4 alphas x 500 steps: stacked hand-written gradients vs autograd",
-        lambda: lm.train_modular_addition(**mod),
-        lambda: lm.train_modular_addition_autograd(**mod),
+        lambda: lr.train_modular_addition(**mod),
+        lambda: lr.train_modular_addition_autograd(**mod),
     ))
 
     from .. import xor_clusters as xc
