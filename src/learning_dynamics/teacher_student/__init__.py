@@ -1,0 +1,72 @@
+"""Chapter 5: online SGD in the teacher-student two-layer network.
+
+A student two-layer erf network learns from a teacher of the same kind by online
+SGD in high dimension ``d``. The overlaps ``Q``, ``R`` (and ``v``) obey closed ODEs
+(eq. (ts-ode-Q)) that predict the learning curve: the plateau of the unspecialised
+student, the symmetry-breaking escape, and the effect of over-parameterisation.
+
+``from learning_dynamics import teacher_student as ts`` gives everything: the teacher
+and order parameters (:mod:`.data`), the Gaussian averages, ODEs and fixed points
+(:mod:`.theory`), the SGD engines and ODE integrator (:mod:`.train`) and the figures
+(:mod:`.figures`).
+"""
+
+from .data import (
+    MAX_INPUT_DIM,
+    OrderParameters,
+    Teacher,
+    activation,
+    init_student,
+    make_teacher,
+    order_parameters,
+    symmetric_order_parameters,
+)
+from .theory import (
+    GaussianAverages,
+    SymmetricFixedPoint,
+    escape_rate,
+    gaussian_averages,
+    generalisation_error,
+    ode_rhs,
+    stability_matrix,
+    symmetric_fixed_point,
+    symmetric_plateau_closed_form,
+)
+from .train import (
+    MAX_ODE_STEPS,
+    MAX_SGD_STEPS,
+    Trajectory,
+    escape_time,
+    integrate_ode,
+    online_sgd,
+    order_parameter_sgd,
+    overlap_step,
+)
+
+__all__ = [
+    "MAX_INPUT_DIM",
+    "MAX_ODE_STEPS",
+    "MAX_SGD_STEPS",
+    "GaussianAverages",
+    "OrderParameters",
+    "SymmetricFixedPoint",
+    "Teacher",
+    "Trajectory",
+    "activation",
+    "escape_rate",
+    "escape_time",
+    "gaussian_averages",
+    "generalisation_error",
+    "init_student",
+    "integrate_ode",
+    "make_teacher",
+    "ode_rhs",
+    "online_sgd",
+    "order_parameter_sgd",
+    "order_parameters",
+    "overlap_step",
+    "stability_matrix",
+    "symmetric_fixed_point",
+    "symmetric_order_parameters",
+    "symmetric_plateau_closed_form",
+]

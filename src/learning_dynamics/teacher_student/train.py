@@ -1,0 +1,474 @@
+"""Simulations of chapter 5: the ODE integrator and batched online SGD.
+
+Three engines, each batched over a leading axis (seeds, learning rates, sizes):
+
+- :func:`integrate_ode` — fixed-step RK4 for eq. (ts-ode-R) to eq. (ts-ode-v);
+- :func:`online_sgd` — plain online SGD on explicit weights ``(B, K, d)``, eq. (ts-sgd);
+- :func:`order_parameter_sgd` — the same SGD run exactly in law on the overlaps alone
+  (eq. (ts-exact-chain)): per step it draws the ``K + M`` local fields and one
+  chi-square variable for the rest of ``|x|^2``, so its cost does not grow with ``d``.
+
+Every engine records sparsely (``n_record`` snapshots) and raises
+:class:`~learning_dynamics.validation.DivergenceError` naming ``eta`` when a run
+blows up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..seeding import make_rng
+from ..validation import DivergenceError, check_float, check_int
+from .data import MAX_INPUT_DIM, MIN_INPUT_DIM, OrderParameters, Teacher, activation
+from .theory import generalisation_error, ode_rhs
+
+__all__ = [
+    "Trajectory",
+    "integrate_ode",
+    "online_sgd",
+    "order_parameter_sgd",
+    "escape_time",
+    "overlap_step",
+    "MAX_SGD_STEPS",
+    "MAX_ODE_STEPS",
+]
+
+#: Most sequential SGD steps one call may take (about 2 minutes of CPU).
+MAX_SGD_STEPS = 1_000_000
+#: Student norms ``Q_kk`` above this mean the weights are running away: with a
+#: bounded activation SGD at too large a learning rate does not produce NaNs, the
+#: norms grow without bound, the units saturate and learning stops.
+MAX_STUDENT_NORM = 100.0
+#: Most RK4 steps one call may take.
+MAX_ODE_STEPS = 200_000
+GPRIME = math.sqrt(2.0 / math.pi)
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Sparse record of a batch of runs.
+
+    Attributes
+    ----------
+    t : numpy.ndarray
+        Times ``steps / d``, shape ``(n_record,)`` or ``(n_record, B)`` when the
+        batch mixes input dimensions.
+    eps_g : numpy.ndarray
+        Generalisation error, eq. (ts-eg), shape ``(n_record, B)``.
+    Q, R, v : numpy.ndarray
+        Order parameters at the recorded times, shapes ``(n_record, B, K, K)``,
+        ``(n_record, B, K, M)`` and ``(n_record, B, K)``.
+    """
+
+    t: np.ndarray
+    eps_g: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    v: np.ndarray
+
+    def at(self, index: int, params: OrderParameters) -> OrderParameters:
+        """The recorded state ``index`` as :class:`OrderParameters`.
+
+        The teacher's ``T`` and ``v*`` are taken from ``params``.
+        """
+        return params.replace(Q=self.Q[index], R=self.R[index], v=self.v[index])
+
+
+def _batch_vector(name, value, batch, minimum, maximum):
+    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (batch,)).copy()
+    if not np.all(np.isfinite(arr)) or arr.min() < minimum or arr.max() > maximum:
+        raise ValueError(
+            f"{name} must be finite and in [{minimum:g}, {maximum:g}]; "
+            f"got values from {arr.min():g} to {arr.max():g}"
+        )
+    return arr
+
+
+def _record_steps(total, n_record):
+    return np.unique(np.linspace(0, total, n_record).round().astype(np.int64))
+
+
+def _rk4_step(state, dt, kwargs):
+    def rhs(q, r, v):
+        return ode_rhs(state.replace(Q=q, R=r, v=v), **kwargs)
+
+    k1 = rhs(state.Q, state.R, state.v)
+    k2 = rhs(
+        *(
+            x + 0.5 * dt * k
+            for x, k in zip((state.Q, state.R, state.v), k1, strict=True)
+        )
+    )
+    k3 = rhs(
+        *(
+            x + 0.5 * dt * k
+            for x, k in zip((state.Q, state.R, state.v), k2, strict=True)
+        )
+    )
+    k4 = rhs(
+        *(x + dt * k for x, k in zip((state.Q, state.R, state.v), k3, strict=True))
+    )
+    new = [
+        x + dt / 6 * (a + 2 * b + 2 * c + e)
+        for x, a, b, c, e in zip(
+            (state.Q, state.R, state.v), k1, k2, k3, k4, strict=True
+        )
+    ]
+    return state.replace(Q=new[0], R=new[1], v=new[2])
+
+
+def integrate_ode(
+    params: OrderParameters,
+    eta,
+    t_max: float,
+    *,
+    dt: float = 0.05,
+    eta_v=0.0,
+    noise=0.0,
+    unit_mask=None,
+    n_record: int = 201,
+) -> Trajectory:
+    """Integrate the order-parameter ODEs by fixed-step RK4, eq. (ts-ode-Q).
+
+    Parameters
+    ----------
+    params : OrderParameters
+        Initial state, batch ``B`` (every element integrated in one array).
+    eta, eta_v, noise : float or array of shape ``(B,)``
+        First- and second-layer learning rates, label noise ``sigma``.
+    t_max : float
+        Final time (in units of ``d`` SGD steps).
+    dt : float
+        RK4 step; the chapter halves it to check convergence.
+    unit_mask : array of shape ``(B, K)``, optional
+        0 marks padding units, whose ``v`` stays 0 (mixing widths in one batch).
+    n_record : int
+        Number of equally spaced snapshots (including ``t = 0`` and ``t_max``).
+    """
+    batch = params.batch
+    kwargs = dict(
+        eta=_batch_vector("eta", eta, batch, 0.0, 10.0),
+        eta_v=_batch_vector("eta_v", eta_v, batch, 0.0, 10.0),
+        noise=_batch_vector("noise", noise, batch, 0.0, 10.0),
+        unit_mask=unit_mask,
+    )
+    t_max = check_float("t_max", t_max, minimum=0.0, min_inclusive=False)
+    dt = check_float("dt", dt, minimum=1e-4, maximum=1.0)
+    n_steps = int(math.ceil(t_max / dt - 1e-9))
+    if n_steps > MAX_ODE_STEPS:
+        raise ValueError(
+            f"t_max / dt = {n_steps} RK4 steps exceeds the limit "
+            f"{MAX_ODE_STEPS}; increase dt or reduce t_max"
+        )
+    n_record = check_int("n_record", n_record, minimum=2, maximum=100_000)
+    record = _record_steps(n_steps, n_record)
+    out, state = [], params
+    for step in range(n_steps + 1):
+        if step == record[len(out)]:
+            out.append((state.Q, state.R, state.v))
+            if len(out) == record.size:
+                break
+        state = _rk4_step(state, dt, kwargs)
+        _check_norms(state.Q, kwargs["eta"], (step + 1) * dt)
+    return _trajectory(record * dt, out, params)
+
+
+def _trajectory(t, snapshots, params):
+    Q, R, v = (np.stack(x) for x in zip(*snapshots, strict=True))
+    flat = params.replace(
+        Q=Q.reshape((-1,) + Q.shape[2:]),
+        R=R.reshape((-1,) + R.shape[2:]),
+        v=v.reshape((-1,) + v.shape[2:]),
+    )
+    eps = generalisation_error(flat).reshape(Q.shape[:2])
+    return Trajectory(np.asarray(t, dtype=np.float64), eps, Q, R, v)
+
+
+def escape_time(t, eps_g, threshold: float, *, after: float = 0.0) -> np.ndarray:
+    """First recorded time after ``after`` at which ``eps_g`` falls below ``threshold``.
+
+    Linear interpolation between records; ``inf`` where it never does.
+
+    Parameters
+    ----------
+    t : array of shape ``(n,)`` or ``(n, B)``
+    eps_g : array of shape ``(n, B)``
+    """
+    eps_g = np.asarray(eps_g, dtype=np.float64)
+    t = np.broadcast_to(
+        np.asarray(t, dtype=np.float64).reshape(len(eps_g), -1), eps_g.shape
+    )
+    threshold = check_float("threshold", threshold, minimum=0.0, min_inclusive=False)
+    below = (eps_g < threshold) & (t > after)
+    first = np.argmax(below, axis=0)
+    out = np.full(eps_g.shape[1], np.inf)
+    for b in np.flatnonzero(below.any(axis=0)):
+        i = first[b]
+        if i == 0:
+            out[b] = t[0, b]
+            continue
+        e0, e1 = np.log(eps_g[i - 1, b]), np.log(eps_g[i, b])
+        frac = (e0 - math.log(threshold)) / (e0 - e1) if e0 != e1 else 1.0
+        out[b] = t[i - 1, b] + frac * (t[i, b] - t[i - 1, b])
+    return out
+
+
+def _erf_fields(fields):
+    return activation(fields)
+
+
+def overlap_step(Q, R, v, lam, nu, target, norm2, eta_d, eta_v_d, eta2_d, mask=None):
+    """One online-SGD step written on the overlaps, eq. (ts-exact-chain).
+
+    Given the fields ``lam = W x / sqrt d`` (``(B, K)``), ``nu = W* x / sqrt d``
+    (``(B, M)``), the label ``target`` (``(B,)``) and ``norm2 = |x|^2 / d``, returns the
+    overlaps after the step ``w_k -= (eta / sqrt d) v_k g'(lam_k) Delta x`` and
+    ``v_k -= (eta_v / d) g(lam_k) Delta``. ``eta_d = eta / d``, ``eta2_d = eta^2 / d``
+    and ``eta_v_d = eta_v / d`` are arrays of shape ``(B,)``.
+    """
+    g_lam = _erf_fields(lam)
+    error = np.einsum("bk,bk->b", v, g_lam) - target
+    a = v * GPRIME * np.exp(-0.5 * lam * lam) * error[:, None]
+    a_lam = a[:, :, None] * lam[:, None, :]
+    Q = (
+        Q
+        - eta_d[:, None, None] * (a_lam + np.swapaxes(a_lam, 1, 2))
+        + (eta2_d * norm2)[:, None, None] * a[:, :, None] * a[:, None, :]
+    )
+    R = R - eta_d[:, None, None] * a[:, :, None] * nu[:, None, :]
+    dv = eta_v_d[:, None] * g_lam * error[:, None]
+    v = v - (dv if mask is None else dv * mask)
+    return Q, R, v
+
+
+def _sgd_rates(batch, eta, eta_v, d):
+    d = np.broadcast_to(np.asarray(d), (batch,))
+    if (
+        not np.issubdtype(d.dtype, np.integer)
+        or d.min() < MIN_INPUT_DIM
+        or d.max() > MAX_INPUT_DIM
+    ):
+        raise ValueError(
+            f"d must hold integers in [{MIN_INPUT_DIM}, {MAX_INPUT_DIM}]; "
+            f"got {d.min()} to {d.max()}"
+        )
+    eta = _batch_vector("eta", eta, batch, 0.0, 10.0)
+    eta_v = _batch_vector("eta_v", eta_v, batch, 0.0, 10.0)
+    return d.astype(np.int64), eta / d, eta_v / d, eta**2 / d
+
+
+def _check_steps(t_max, d_max):
+    t_max = check_float("t_max", t_max, minimum=0.0, min_inclusive=False)
+    steps = int(round(t_max * d_max))
+    if steps > MAX_SGD_STEPS:
+        raise ValueError(
+            f"t_max * d = {steps} SGD steps exceeds the limit "
+            f"{MAX_SGD_STEPS}; reduce t_max or d"
+        )
+    return max(steps, 1)
+
+
+def _check_norms(Q, eta, time):
+    diagonal = np.diagonal(Q, axis1=-2, axis2=-1)
+    if not np.all(np.isfinite(Q)) or diagonal.max() > MAX_STUDENT_NORM:
+        raise DivergenceError(
+            f"the student's norms ran away (max Q_kk = {np.nanmax(diagonal):.3g} > "
+            f"{MAX_STUDENT_NORM:g} at t = {time:.3g}): the units saturate and learning "
+            f"stops; reduce eta (largest in the batch: {np.max(eta):g})"
+        )
+
+
+def _diverged(eta):
+    return DivergenceError(
+        "online SGD diverged (overlaps became non-finite or "
+        "the field covariance lost positive definiteness); reduce eta "
+        f"(largest in the batch: {np.max(eta):g})"
+    )
+
+
+def order_parameter_sgd(
+    params: OrderParameters,
+    d,
+    eta,
+    t_max: float,
+    *,
+    eta_v=0.0,
+    noise=0.0,
+    unit_mask=None,
+    n_record: int = 201,
+    seed: int = 0,
+    block: int = 2000,
+) -> Trajectory:
+    """Online SGD simulated exactly in law on the overlaps, eq. (ts-exact-chain).
+
+    Per step the fields are drawn as ``nu = L_T z``, ``lam = R T^{-1} nu + L_c z'``
+    (``L_c L_c^T = Q - R T^{-1} R^T``) and ``|x|^2 = |z|^2 + |z'|^2 + chi^2_{d-K-M}``,
+    which is the joint law of the fields and the input norm for a fresh Gaussian
+    ``x``; then :func:`overlap_step` applies the SGD update. The cost per step does
+    not depend on ``d``.
+
+    Parameters
+    ----------
+    params : OrderParameters
+        Initial overlaps of ``B`` students (their covariance must be positive definite).
+    d : int or array of shape ``(B,)``
+        Input dimension of each run. Runs share the step counter, so a run with a
+        smaller ``d`` reaches ``t = steps / d`` further.
+    eta, eta_v, noise : float or array of shape ``(B,)``
+        Learning rates (first layer ``eta / sqrt d`` per step, second ``eta_v / d``)
+        and label-noise ``sigma``.
+    t_max : float
+        Time reached by the run(s) with the largest ``d``.
+    unit_mask : array of shape ``(B, K)``, optional
+        0 marks padding units (``v = 0``, never updated).
+    n_record : int
+        Snapshots, equally spaced in steps.
+    seed : int
+        Seed of the draws.
+    """
+    batch, hidden, teacher = params.R.shape
+    d, eta_d, eta_v_d, eta2_d = _sgd_rates(batch, eta, eta_v, d)
+    noise = _batch_vector("noise", noise, batch, 0.0, 10.0)
+    steps = _check_steps(t_max, d.max())
+    record = _record_steps(
+        steps, check_int("n_record", n_record, minimum=2, maximum=100_000)
+    )
+    chol_T = np.linalg.cholesky(params.T)
+    T_inv = np.linalg.inv(params.T)
+    rng = make_rng(seed)
+    Q, R, v = params.Q.copy(), params.R.copy(), params.v.copy()
+    out = [(Q, R, v)]
+    for start in range(0, steps, block):
+        draws = _draw_block(
+            rng,
+            min(block, steps - start),
+            batch,
+            hidden,
+            d,
+            chol_T,
+            params.v_star,
+            noise,
+        )
+        for j in range(draws[0].shape[0]):
+            Q, R, v = _chain_step(
+                Q,
+                R,
+                v,
+                T_inv,
+                [x[j] for x in draws],
+                (eta_d, eta_v_d, eta2_d),
+                unit_mask,
+                eta_d * d,
+            )
+            if start + j + 1 == record[len(out)]:
+                out.append((Q, R, v))
+        _check_norms(Q, eta_d * d, (start + block) / d.max())
+    return _trajectory(record[:, None] / d[None, :], out, params)
+
+
+def _draw_block(rng, count, batch, hidden, d, chol_T, v_star, noise):
+    z_nu = rng.standard_normal((count, batch, v_star.size))
+    z_lam = rng.standard_normal((count, batch, hidden))
+    chi2 = rng.chisquare(d - hidden - v_star.size, size=(count, batch))
+    nu = z_nu @ chol_T.T
+    target = activation(nu) @ v_star + noise * rng.standard_normal((count, batch))
+    norm2 = (np.sum(z_nu**2, -1) + np.sum(z_lam**2, -1) + chi2) / d
+    return nu, z_lam, target, norm2
+
+
+def _chain_step(Q, R, v, T_inv, draw, rates, mask, eta):
+    nu, z_lam, target, norm2 = draw
+    coupling = R @ T_inv
+    schur = Q - coupling @ np.swapaxes(R, 1, 2)
+    try:
+        chol = np.linalg.cholesky(schur)
+    except np.linalg.LinAlgError:
+        raise _diverged(eta) from None
+    lam = np.einsum("bkm,bm->bk", coupling, nu) + np.einsum("bkj,bj->bk", chol, z_lam)
+    return overlap_step(
+        Q, R, v, lam, nu, target, norm2, rates[0], rates[1], rates[2], mask
+    )
+
+
+def online_sgd(
+    teacher: Teacher,
+    weights,
+    eta,
+    t_max: float,
+    *,
+    second_layer=None,
+    eta_v=0.0,
+    n_record: int = 101,
+    seed: int = 0,
+) -> Trajectory:
+    """Online SGD on explicit student weights, batched over students, eq. (ts-sgd).
+
+    Every step draws a fresh ``x ~ N(0, I_d)`` per student, the teacher label
+    ``y = v* . g(W* x / sqrt d) + sigma zeta``, and updates
+    ``w_k -= (eta / sqrt d) v_k g'(lam_k) (yhat - y) x`` and
+    ``v_k -= (eta_v / d) g(lam_k) (yhat - y)``. Cost per step ``O(B K d)``; the
+    chapter uses :func:`order_parameter_sgd` for long runs and this engine to check it.
+
+    Parameters
+    ----------
+    teacher : Teacher
+        The teacher (shared by the batch).
+    weights : array of shape ``(B, K, d)``
+        Initial student first layers.
+    eta, eta_v : float
+        Learning rates of the first and second layer.
+    t_max : float
+        Final time (``t_max * d`` steps).
+    second_layer : array of shape ``(K,)`` or ``(B, K)``, optional
+        Initial ``v`` (default ones).
+    """
+    if not isinstance(teacher, Teacher):
+        raise TypeError(f"teacher must be a Teacher; got {type(teacher).__name__}")
+    W = np.array(weights, dtype=np.float64)
+    if W.ndim != 3 or W.shape[2] != teacher.input_dim:
+        raise ValueError(
+            f"weights must have shape (B, K, {teacher.input_dim}); got {W.shape}"
+        )
+    batch, hidden, d = W.shape
+    eta = check_float("eta", eta, minimum=0.0, maximum=10.0)
+    eta_v = check_float("eta_v", eta_v, minimum=0.0, maximum=10.0)
+    v = (
+        np.ones((batch, hidden))
+        if second_layer is None
+        else np.broadcast_to(
+            np.asarray(second_layer, dtype=np.float64), (batch, hidden)
+        ).copy()
+    )
+    steps = _check_steps(t_max, d)
+    record = _record_steps(
+        steps, check_int("n_record", n_record, minimum=2, maximum=10_000)
+    )
+    rng, root_d = make_rng(seed), math.sqrt(d)
+    out = [_overlaps(W, v, teacher)]
+    for step in range(1, steps + 1):
+        x = rng.standard_normal((batch, d))
+        nu = x @ teacher.weights.T / root_d
+        target = activation(
+            nu
+        ) @ teacher.second_layer + teacher.noise * rng.standard_normal(batch)
+        lam = np.einsum("bkd,bd->bk", W, x) / root_d
+        g_lam = activation(lam)
+        error = np.sum(v * g_lam, axis=1) - target
+        a = v * GPRIME * np.exp(-0.5 * lam * lam) * error[:, None]
+        W -= (eta / root_d) * a[:, :, None] * x[:, None, :]
+        v -= (eta_v / d) * g_lam * error[:, None]
+        if step == record[len(out)]:
+            out.append(_overlaps(W, v, teacher))
+            _check_norms(out[-1][0], eta, step / d)
+    params = OrderParameters(
+        out[0][0], out[0][1], teacher.overlap, v, teacher.second_layer
+    )
+    return _trajectory(record / d, out, params)
+
+
+def _overlaps(W, v, teacher):
+    d = W.shape[2]
+    return (W @ np.swapaxes(W, 1, 2) / d, W @ teacher.weights.T / d, v.copy())
