@@ -112,23 +112,35 @@ def test_generalisation_error_matches_monte_carlo_of_explicit_networks():
 
 def test_overlap_chain_reproduces_explicit_weights_step_by_step():
     rng = np.random.default_rng(5)
-    d, eta, eta_v = 80, 0.9, 0.5
-    teacher = ts.make_teacher(d, 2, seed=6, noise=0.2)
+    d, eta, eta_v, noise = 80, 0.9, 0.5, 0.2
+    teacher = ts.make_teacher(d, 2, seed=6, noise=noise, orthonormal=False)
+    T_inv = np.linalg.inv(teacher.overlap)
     W = ts.init_student(d, 3, seeds=2, scale=0.5, seed=7)
     v = np.ones((2, 3))
-    Q, R, vc = W @ np.swapaxes(W, 1, 2) / d, W @ teacher.weights.T / d, v.copy()
-    rates = [np.full(2, x) for x in (eta / d, eta_v / d, eta**2 / d)]
+    R, vc = W @ teacher.weights.T / d, v.copy()
+    S = W @ np.swapaxes(W, 1, 2) / d - R @ T_inv @ np.swapaxes(R, 1, 2)
+    resid = np.linalg.cholesky(S)
+    rates = (np.full(2, eta / d), np.full(2, eta_v / d))
     for _ in range(300):
         x = rng.standard_normal((2, d))
         lam = np.einsum("bkd,bd->bk", W, x) / math.sqrt(d)
         nu = x @ teacher.weights.T / math.sqrt(d)
-        y = _g(nu) @ teacher.second_layer + 0.2 * rng.standard_normal(2)
+        y = _g(nu) @ teacher.second_layer + noise * rng.standard_normal(2)
+        # the chain's inputs, read off the explicit input x
+        lam_perp = lam - np.einsum("bkm,mn,bn->bk", R, T_inv, nu)
+        z_perp = np.linalg.solve(resid, lam_perp[:, :, None])[:, :, 0]
+        chi2 = (
+            np.sum(x * x, 1)
+            - np.einsum("bm,mn,bn->b", nu, T_inv, nu)
+            - np.sum(z_perp**2, 1)
+        )
+        R, resid, vc = ts.overlap_step(R, resid, vc, nu, z_perp, chi2, y, rates, T_inv)
         err = np.sum(v * _g(lam), axis=1) - y
         grad_w = v * _g_prime(lam) * err[:, None]
-        Q, R, vc = ts.overlap_step(Q, R, vc, lam, nu, y, np.sum(x * x, 1) / d, *rates)
         W = W - eta / math.sqrt(d) * grad_w[:, :, None] * x[:, None, :]
         v = v - eta_v / d * _g(lam) * err[:, None]
-    assert np.allclose(Q, W @ np.swapaxes(W, 1, 2) / d, atol=1e-11)
+    Q = resid @ np.swapaxes(resid, 1, 2) + R @ T_inv @ np.swapaxes(R, 1, 2)
+    assert np.allclose(Q, W @ np.swapaxes(W, 1, 2) / d, atol=1e-10)
     assert np.allclose(R, W @ teacher.weights.T / d, atol=1e-11)
     assert np.allclose(vc, v, atol=1e-12)
 

@@ -19,12 +19,25 @@ from .data import (
     init_student,
     make_teacher,
     order_parameters,
+    pad_students,
+    student_overlaps,
     symmetric_order_parameters,
+)
+from .figures import (
+    explorer,
+    explorer_figure,
+    plot_escape,
+    plot_escape_statistics,
+    plot_learning_curves,
+    plot_overlap_maps,
+    plot_overparameterisation,
+    plot_plateau_heights,
 )
 from .theory import (
     GaussianAverages,
     SymmetricFixedPoint,
     escape_rate,
+    fixed_point,
     gaussian_averages,
     generalisation_error,
     ode_rhs,
@@ -44,6 +57,14 @@ from .train import (
 )
 
 __all__ = [
+    "explorer",
+    "explorer_figure",
+    "plot_escape",
+    "plot_escape_statistics",
+    "plot_learning_curves",
+    "plot_overlap_maps",
+    "plot_overparameterisation",
+    "plot_plateau_heights",
     "MAX_INPUT_DIM",
     "MAX_ODE_STEPS",
     "MAX_SGD_STEPS",
@@ -55,6 +76,9 @@ __all__ = [
     "activation",
     "escape_rate",
     "escape_time",
+    "fixed_point",
+    "pad_students",
+    "student_overlaps",
     "gaussian_averages",
     "generalisation_error",
     "init_student",

@@ -25,6 +25,8 @@ __all__ = [
     "order_parameters",
     "symmetric_order_parameters",
     "activation",
+    "student_overlaps",
+    "pad_students",
 ]
 
 #: Largest input dimension accepted (a (seeds, K, d) float64 weight array stays small).
@@ -257,3 +259,57 @@ def raw_symmetric_point(hidden, q_diag, q_off, r) -> OrderParameters:
     """Unvalidated symmetric point (for finite differences near the boundary)."""
     Q, R, T = _symmetric_arrays(hidden, q_diag, q_off, r)
     return OrderParameters(Q, R, T, np.ones((1, hidden)), np.ones(hidden))
+
+
+def student_overlaps(teacher: Teacher, weights, second_layer=None) -> OrderParameters:
+    """Overlaps ``Q, R`` of explicit student weights ``(B, K, d)`` with ``teacher``."""
+    W = check_array("weights", weights, ndim=3)
+    if W.shape[2] != teacher.input_dim:
+        raise ValueError(
+            f"weights must have shape (B, K, {teacher.input_dim}); got {W.shape}"
+        )
+    d = teacher.input_dim
+    return order_parameters(
+        W @ np.swapaxes(W, 1, 2) / d,
+        W @ teacher.weights.T / d,
+        teacher.overlap,
+        second_layer,
+        teacher.second_layer,
+    )
+
+
+def pad_students(params_list) -> tuple[OrderParameters, np.ndarray]:
+    """Stack batches of different widths ``K`` into one batch of width ``max K``.
+
+    A padding unit is a unit vector orthogonal to every other weight vector
+    (``Q_kk = 1``, no overlaps) with second-layer weight ``v_k = 0``; with the returned
+    ``unit_mask`` (0 for padding units) the ODEs and SGD never move it, so it does
+    not change the network.
+
+    Returns
+    -------
+    (OrderParameters, numpy.ndarray)
+        The stacked batch and the mask of shape ``(B, K_max)``.
+    """
+    width = max(p.Q.shape[-1] for p in params_list)
+    Qs, Rs, vs, masks = [], [], [], []
+    for p in params_list:
+        batch, hidden, teacher = p.R.shape
+        Q = np.tile(np.eye(width), (batch, 1, 1))
+        Q[:, :hidden, :hidden] = p.Q
+        R = np.zeros((batch, width, teacher))
+        R[:, :hidden] = p.R
+        v = np.zeros((batch, width))
+        v[:, :hidden] = p.v
+        mask = np.zeros((batch, width))
+        mask[:, :hidden] = 1.0
+        Qs.append(Q), Rs.append(R), vs.append(v), masks.append(mask)
+    first = params_list[0]
+    stacked = OrderParameters(
+        np.concatenate(Qs),
+        np.concatenate(Rs),
+        first.T,
+        np.concatenate(vs),
+        first.v_star,
+    )
+    return stacked, np.concatenate(masks)

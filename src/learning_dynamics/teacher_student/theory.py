@@ -27,6 +27,7 @@ __all__ = [
     "symmetric_fixed_point",
     "stability_matrix",
     "escape_rate",
+    "fixed_point",
 ]
 
 TWO_OVER_PI = 2.0 / math.pi
@@ -75,35 +76,27 @@ def _i3(C, shifted, hidden):
 
 
 def _i4_and_j2(C, shifted, hidden):
+    """I4 and J2 of eq. (ts-averages), written with the quadratic form
+    ``Lambda_0[p, q] = Lambda_4 C_pq - C_ip A_q - C_kp B_q`` (``A``, ``B`` below),
+    whose diagonal with ``C_pp -> 1 + C_pp`` gives ``Lambda_1`` and ``Lambda_2``."""
     s_i = shifted[..., :hidden]
-    ii, kk = s_i[..., :, None], s_i[..., None, :]
     c_ik = C[..., :hidden, :hidden]
-    lam4 = ii * kk - c_ik**2  # (B, K, K)
-    c_ib = C[..., :hidden, :]
-    ia, ie = c_ib[..., :, None, :, None], c_ib[..., :, None, None, :]
-    ka, ke = c_ib[..., None, :, :, None], c_ib[..., None, :, None, :]
-    l4, ii, kk, ik = (x[..., None, None] for x in (lam4, ii, kk, c_ik))
+    lam4 = s_i[..., :, None] * s_i[..., None, :] - c_ik**2  # (B, K, K)
+    c_ip = C[..., :hidden, None, :]  # (B, K, 1, D): C_ip
+    c_kp = C[..., None, :hidden, :]  # (B, 1, K, D): C_kp
+    corr = c_ik[..., None]
+    a_p = s_i[..., None, :, None] * c_ip - corr * c_kp  # s_k C_ip - C_ik C_kp
+    b_p = s_i[..., :, None, None] * c_kp - corr * c_ip  # s_i C_kp - C_ik C_ip
+    l4 = lam4[..., None]
+    lam_diag = l4 * shifted[..., None, None, :] - c_ip * a_p - c_kp * b_p
     lam0 = (
-        l4 * C[..., None, None, :, :]
-        - ka * ke * ii
-        - ia * ie * kk
-        + ik * ia * ke
-        + ik * ie * ka
+        l4[..., None] * C[..., None, None, :, :]
+        - c_ip[..., :, None] * a_p[..., None, :]
+        - c_kp[..., :, None] * b_p[..., None, :]
     )
-    lam1 = (
-        l4 * shifted[..., None, None, :, None]
-        - ka**2 * ii
-        - ia**2 * kk
-        + 2 * ik * ia * ka
-    )
-    lam2 = (
-        l4 * shifted[..., None, None, None, :]
-        - ke**2 * ii
-        - ie**2 * kk
-        + 2 * ik * ie * ke
-    )
-    ratio = np.clip(lam0 / np.sqrt(lam1 * lam2), -1.0, 1.0)
-    i4 = (4.0 / math.pi**2) / np.sqrt(l4) * np.arcsin(ratio)
+    inv_root = 1.0 / np.sqrt(lam_diag)
+    ratio = lam0 * inv_root[..., :, None] * inv_root[..., None, :]
+    i4 = (4.0 / math.pi**2) / np.sqrt(l4[..., None]) * np.arcsin(np.clip(ratio, -1, 1))
     return i4, TWO_OVER_PI / np.sqrt(lam4)
 
 
@@ -325,3 +318,101 @@ def escape_rate(hidden: int, eta: float, *, noise: float = 0.0) -> float:
     point = symmetric_fixed_point(hidden, eta, noise=noise)
     eig = np.linalg.eigvals(stability_matrix(point.params(hidden), eta, noise=noise))
     return float(np.max(eig.real))
+
+
+def _state_vector(params, with_v):
+    rows, cols = np.triu_indices(params.Q.shape[-1])
+    parts = [params.Q[:, rows, cols], params.R.reshape(params.batch, -1)]
+    if with_v:
+        parts.append(params.v)
+    return np.concatenate(parts, axis=-1)
+
+
+def _from_vector(x, params, with_v):
+    batch, hidden, teacher = x.shape[0], *params.R.shape[1:]
+    rows, cols = np.triu_indices(hidden)
+    Q = np.zeros((batch, hidden, hidden))
+    Q[:, rows, cols] = x[:, : rows.size]
+    Q[:, cols, rows] = x[:, : rows.size]
+    R = x[:, rows.size : rows.size + hidden * teacher].reshape(batch, hidden, teacher)
+    v = (
+        x[:, rows.size + hidden * teacher :]
+        if with_v
+        else np.repeat(params.v, batch, 0)
+    )
+    return params.replace(Q=Q, R=R, v=v)
+
+
+def fixed_point(
+    params: OrderParameters,
+    eta: float,
+    *,
+    eta_v: float = 0.0,
+    noise: float = 0.0,
+    unit_mask=None,
+    tol: float = 1e-12,
+):
+    """Polish ``params`` (batch 1) into a zero of the full ODEs by Newton's method.
+
+    Used for the asymptotic state of eq. (ts-asymptotic): integrate the ODEs close
+    to it first, then call this. Coordinates are the upper triangle of ``Q``, ``R``
+    and (when ``eta_v > 0``) ``v``; padding units (``unit_mask`` 0) are held fixed.
+
+    Returns
+    -------
+    (OrderParameters, numpy.ndarray)
+        The fixed point and the eigenvalues of the Jacobian there (all real parts
+        negative for a stable asymptotic state).
+    """
+    eta = check_float("eta", eta, minimum=0.0, maximum=10.0)
+    eta_v = check_float("eta_v", eta_v, minimum=0.0, maximum=10.0)
+    with_v = eta_v > 0
+    mask = None if unit_mask is None else np.asarray(unit_mask, dtype=np.float64)[:1]
+    x = _state_vector(
+        params.replace(Q=params.Q[:1], R=params.R[:1], v=params.v[:1]), with_v
+    )[0]
+    base = params.replace(Q=params.Q[:1], R=params.R[:1], v=params.v[:1])
+
+    def rhs(points):
+        state = _from_vector(points, base, with_v)
+        dQ, dR, dv = ode_rhs(
+            state,
+            eta,
+            eta_v=eta_v,
+            noise=noise,
+            unit_mask=None if mask is None else np.repeat(mask, len(points), 0),
+        )
+        return _state_vector(state.replace(Q=dQ, R=dR, v=dv), with_v)
+
+    frozen = _frozen_coordinates(base, mask, with_v)
+    for _ in range(60):
+        jac = _jacobian(rhs, x)
+        jac[frozen] = 0.0
+        jac[frozen, frozen] = 1.0
+        f = rhs(x[None])[0]
+        f[frozen] = 0.0
+        dx = np.linalg.solve(jac, -f)
+        x = x + dx
+        if np.max(np.abs(dx)) < tol:
+            break
+    live = ~frozen
+    eig = np.linalg.eigvals(_jacobian(rhs, x)[np.ix_(live, live)])
+    return _from_vector(x[None], base, with_v), eig
+
+
+def _jacobian(rhs, x, step=1e-6):
+    shifts = np.concatenate([np.eye(x.size), -np.eye(x.size)]) * step
+    values = rhs(x[None] + shifts)
+    return ((values[: x.size] - values[x.size :]) / (2 * step)).T
+
+
+def _frozen_coordinates(base, mask, with_v):
+    hidden = base.Q.shape[-1]
+    if mask is None:
+        return np.zeros(_state_vector(base, with_v).shape[1], dtype=bool)
+    dead = mask[0] == 0
+    rows, cols = np.triu_indices(hidden)
+    parts = [dead[rows] | dead[cols], np.repeat(dead, base.R.shape[-1])]
+    if with_v:
+        parts.append(dead)
+    return np.concatenate(parts)

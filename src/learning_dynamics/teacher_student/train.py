@@ -45,6 +45,7 @@ MAX_STUDENT_NORM = 100.0
 #: Most RK4 steps one call may take.
 MAX_ODE_STEPS = 200_000
 GPRIME = math.sqrt(2.0 / math.pi)
+INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
 @dataclass(frozen=True)
@@ -216,32 +217,77 @@ def escape_time(t, eps_g, threshold: float, *, after: float = 0.0) -> np.ndarray
     return out
 
 
-def _erf_fields(fields):
-    return activation(fields)
-
-
-def overlap_step(Q, R, v, lam, nu, target, norm2, eta_d, eta_v_d, eta2_d, mask=None):
+def overlap_step(R, resid, v, nu, z_perp, chi2, target, rates, T_inv, mask=None):
     """One online-SGD step written on the overlaps, eq. (ts-exact-chain).
 
-    Given the fields ``lam = W x / sqrt d`` (``(B, K)``), ``nu = W* x / sqrt d``
-    (``(B, M)``), the label ``target`` (``(B,)``) and ``norm2 = |x|^2 / d``, returns the
-    overlaps after the step ``w_k -= (eta / sqrt d) v_k g'(lam_k) Delta x`` and
-    ``v_k -= (eta_v / d) g(lam_k) Delta``. ``eta_d = eta / d``, ``eta2_d = eta^2 / d``
-    and ``eta_v_d = eta_v / d`` are arrays of shape ``(B,)``.
+    The state is ``R``, a square root ``resid`` of the residual Gram matrix
+    ``S = Q - R T^{-1} R^T`` (``resid resid^T = S``; the student vectors' parts
+    orthogonal to the teacher) and ``v``. A fresh input enters through the teacher
+    fields ``nu`` (``(B, M)``), a standard normal ``z_perp`` (``(B, K)``) giving the
+    residual fields ``lam_perp = resid z_perp`` and ``chi2``, the squared norm of the
+    part of ``x`` outside the span of all ``K + M`` weight vectors. The SGD step
+    ``w_k -= (eta / sqrt d) v_k g'(lam_k) Delta x`` then gives
+
+    ``R' = R - (eta/d) a nu^T`` and
+    ``S' = (resid - (eta/d) a z^T)(...)^T + (eta/d)^2 chi2 a a^T`` with
+    ``a_k = v_k g'(lam_k) Delta``; ``v_k -= (eta_v / d) g(lam_k) Delta``.
+    ``rates = (eta / d, eta_v / d)``, arrays of shape ``(B,)`` (``eta_v / d`` may be
+    ``None`` when the second layer is not trained); ``T_inv`` is
+    ``T^{-1}`` (``None`` when ``T = I``).
+
+    Returns
+    -------
+    (R, resid, v)
+        The new state; ``resid`` is the Cholesky factor of ``S'``.
     """
-    g_lam = _erf_fields(lam)
-    error = np.einsum("bk,bk->b", v, g_lam) - target
-    a = v * GPRIME * np.exp(-0.5 * lam * lam) * error[:, None]
-    a_lam = a[:, :, None] * lam[:, None, :]
-    Q = (
-        Q
-        - eta_d[:, None, None] * (a_lam + np.swapaxes(a_lam, 1, 2))
-        + (eta2_d * norm2)[:, None, None] * a[:, :, None] * a[:, None, :]
-    )
-    R = R - eta_d[:, None, None] * a[:, :, None] * nu[:, None, :]
-    dv = eta_v_d[:, None] * g_lam * error[:, None]
-    v = v - (dv if mask is None else dv * mask)
-    return Q, R, v
+    eta_d, eta_v_d = rates
+    coupling = R if T_inv is None else R @ T_inv
+    # tiny arrays: broadcasting beats einsum and matmul on call overhead
+    lam = (coupling * nu[:, None, :]).sum(-1) + (resid * z_perp[:, None, :]).sum(-1)
+    g_lam = _erf_scaled(lam)
+    error = (v * g_lam).sum(1) - target
+    step = (eta_d * error)[:, None] * v * GPRIME * np.exp(-0.5 * lam * lam)
+    moved = resid - step[:, :, None] * z_perp[:, None, :]
+    S = (moved[:, :, None, :] * moved[:, None, :, :]).sum(-1) + (
+        chi2[:, None, None] * step[:, :, None]
+    ) * step[:, None, :]
+    R = R - step[:, :, None] * nu[:, None, :]
+    if eta_v_d is not None:
+        dv = eta_v_d[:, None] * g_lam * error[:, None]
+        v = v - (dv if mask is None else dv * mask)
+    return R, small_cholesky(S), v
+
+
+def _erf_scaled(x):
+    import torch
+
+    return torch.special.erf(torch.from_numpy(x * INV_SQRT2)).numpy()
+
+
+def small_cholesky(S):
+    """Cholesky factors of a stack of small SPD matrices ``(B, K, K)``.
+
+    Faster than :func:`numpy.linalg.cholesky` for tiny ``K`` and large ``B``;
+    raises :class:`numpy.linalg.LinAlgError` when a pivot is not positive.
+    """
+    hidden = S.shape[-1]
+    L = np.zeros_like(S)
+    if hidden == 2:  # the common case, written out
+        L[:, 0, 0] = np.sqrt(S[:, 0, 0])
+        L[:, 1, 0] = S[:, 1, 0] / L[:, 0, 0]
+        L[:, 1, 1] = np.sqrt(S[:, 1, 1] - L[:, 1, 0] ** 2)
+        if not np.all(L[:, 0, 0] * L[:, 1, 1] > 0):
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        return L
+    for j in range(hidden):
+        pivot = S[:, j, j] - np.sum(L[:, j, :j] ** 2, -1)
+        if not np.all(pivot > 0):
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        L[:, j, j] = np.sqrt(pivot)
+        if j + 1 < hidden:
+            below = S[:, j + 1 :, j] - np.sum(L[:, j + 1 :, :j] * L[:, j, None, :j], -1)
+            L[:, j + 1 :, j] = below / L[:, j, j, None]
+    return L
 
 
 def _sgd_rates(batch, eta, eta_v, d):
@@ -330,7 +376,7 @@ def order_parameter_sgd(
         Seed of the draws.
     """
     batch, hidden, teacher = params.R.shape
-    d, eta_d, eta_v_d, eta2_d = _sgd_rates(batch, eta, eta_v, d)
+    d, eta_d, eta_v_d, _ = _sgd_rates(batch, eta, eta_v, d)
     noise = _batch_vector("noise", noise, batch, 0.0, 10.0)
     steps = _check_steps(t_max, d.max())
     record = _record_steps(
@@ -339,58 +385,59 @@ def order_parameter_sgd(
     chol_T = np.linalg.cholesky(params.T)
     T_inv = np.linalg.inv(params.T)
     rng = make_rng(seed)
-    Q, R, v = params.Q.copy(), params.R.copy(), params.v.copy()
-    out = [(Q, R, v)]
+    R, v = params.R.copy(), params.v.copy()
+    resid = _residual_factor(params.Q, R, T_inv)
+    step_T_inv = None if np.array_equal(params.T, np.eye(teacher)) else T_inv
+    out = [(params.Q.copy(), R, v)]
     for start in range(0, steps, block):
-        draws = _draw_block(
-            rng,
-            min(block, steps - start),
-            batch,
-            hidden,
-            d,
-            chol_T,
-            params.v_star,
-            noise,
+        count = min(block, steps - start)
+        nu, z_perp, chi2, target = _draw_block(
+            rng, count, batch, hidden, d, chol_T, params.v_star, noise
         )
-        for j in range(draws[0].shape[0]):
-            Q, R, v = _chain_step(
-                Q,
-                R,
-                v,
-                T_inv,
-                [x[j] for x in draws],
-                (eta_d, eta_v_d, eta2_d),
-                unit_mask,
-                eta_d * d,
-            )
-            if start + j + 1 == record[len(out)]:
-                out.append((Q, R, v))
-        _check_norms(Q, eta_d * d, (start + block) / d.max())
+        try:
+            for j in range(count):
+                R, resid, v = overlap_step(
+                    R,
+                    resid,
+                    v,
+                    nu[j],
+                    z_perp[j],
+                    chi2[j],
+                    target[j],
+                    (eta_d, eta_v_d if np.any(eta_v_d) else None),
+                    step_T_inv,
+                    unit_mask,
+                )
+                if start + j + 1 == record[len(out)]:
+                    Q = resid @ np.swapaxes(resid, 1, 2) + R @ T_inv @ np.swapaxes(
+                        R, 1, 2
+                    )
+                    out.append((Q, R, v))
+        except np.linalg.LinAlgError:
+            raise _diverged(eta_d * d) from None
+        _check_norms(out[-1][0], eta_d * d, (start + count) / d.max())
     return _trajectory(record[:, None] / d[None, :], out, params)
+
+
+def _residual_factor(Q, R, T_inv):
+    S = Q - R @ T_inv @ np.swapaxes(R, 1, 2)
+    try:
+        return np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "the covariance [[Q, R], [R^T, T]] must be positive definite "
+            "for SGD (the students' weights must be linearly independent "
+            "of the teacher's)"
+        ) from None
 
 
 def _draw_block(rng, count, batch, hidden, d, chol_T, v_star, noise):
     z_nu = rng.standard_normal((count, batch, v_star.size))
-    z_lam = rng.standard_normal((count, batch, hidden))
+    z_perp = rng.standard_normal((count, batch, hidden))
     chi2 = rng.chisquare(d - hidden - v_star.size, size=(count, batch))
     nu = z_nu @ chol_T.T
     target = activation(nu) @ v_star + noise * rng.standard_normal((count, batch))
-    norm2 = (np.sum(z_nu**2, -1) + np.sum(z_lam**2, -1) + chi2) / d
-    return nu, z_lam, target, norm2
-
-
-def _chain_step(Q, R, v, T_inv, draw, rates, mask, eta):
-    nu, z_lam, target, norm2 = draw
-    coupling = R @ T_inv
-    schur = Q - coupling @ np.swapaxes(R, 1, 2)
-    try:
-        chol = np.linalg.cholesky(schur)
-    except np.linalg.LinAlgError:
-        raise _diverged(eta) from None
-    lam = np.einsum("bkm,bm->bk", coupling, nu) + np.einsum("bkj,bj->bk", chol, z_lam)
-    return overlap_step(
-        Q, R, v, lam, nu, target, norm2, rates[0], rates[1], rates[2], mask
-    )
+    return nu, z_perp, chi2, target
 
 
 def online_sgd(
