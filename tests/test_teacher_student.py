@@ -296,3 +296,61 @@ def test_field_covariance_layout():
     Q, R, T = np.eye(2)[None], np.full((1, 2, 1), 0.3), np.eye(1)
     C = field_covariance(Q, R, T)
     assert C.shape == (1, 3, 3) and C[0, 2, 0] == 0.3 and C[0, 0, 2] == 0.3
+
+
+def test_exercise_checks_accept_the_reference_and_reject_plausible_mistakes():
+    from learning_dynamics.exercises._answers.teacher_student import (
+        mc_generalisation_error,
+        sgd_step_autograd,
+    )
+    from learning_dynamics.exercises.teacher_student import (
+        check_mc_generalisation_error,
+        check_sgd_step,
+    )
+
+    assert check_sgd_step(sgd_step_autograd)
+    assert check_mc_generalisation_error(mc_generalisation_error)
+
+    def extra_root_d(W, v, W_star, v_star, x, y, eta, eta_v):  # eta / sqrt(d) on W
+        return sgd_step_autograd(
+            W, v, W_star, v_star, x, y, eta / math.sqrt(W.shape[1]), eta_v
+        )
+
+    def unscaled_v(
+        W, v, W_star, v_star, x, y, eta, eta_v
+    ):  # eta_v instead of eta_v / d
+        return sgd_step_autograd(W, v, W_star, v_star, x, y, eta, eta_v * W.shape[1])
+
+    def ascent(W, v, W_star, v_star, x, y, eta, eta_v):  # flipped sign
+        return sgd_step_autograd(W, v, W_star, v_star, x, y, -eta, -eta_v)
+
+    for wrong in (extra_root_d, unscaled_v, ascent):
+        assert not check_sgd_step(wrong)
+
+    def no_half(*args):
+        return 2 * mc_generalisation_error(*args)
+
+    def no_root_d(W, v, W_star, v_star, n, seed):
+        d = W.shape[1]
+        return mc_generalisation_error(
+            W * math.sqrt(d), v, W_star * math.sqrt(d), v_star, n, seed
+        )
+
+    def not_implemented(*args):
+        raise NotImplementedError("write your solution here")
+
+    for wrong in (no_half, no_root_d, not_implemented):
+        assert not check_mc_generalisation_error(wrong)
+
+
+def test_padding_units_do_not_change_the_dynamics():
+    teacher = ts.make_teacher(200, 2, seed=0)
+    narrow = ts.student_overlaps(teacher, ts.init_student(200, 2, seeds=2, seed=3))
+    wide = ts.student_overlaps(teacher, ts.init_student(200, 3, seeds=1, seed=4))
+    padded, mask = ts.pad_students([narrow, wide])
+    both = ts.integrate_ode(
+        padded, 1.0, 5.0, dt=0.1, eta_v=0.5, unit_mask=mask, n_record=2
+    )
+    alone = ts.integrate_ode(narrow, 1.0, 5.0, dt=0.1, eta_v=0.5, n_record=2)
+    assert np.allclose(both.eps_g[:, :2], alone.eps_g, rtol=1e-12, atol=1e-15)
+    assert np.allclose(both.v[-1][:2, 2], 0.0)

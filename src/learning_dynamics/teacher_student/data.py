@@ -97,7 +97,7 @@ def make_teacher(
     ----------
     d : int
         Input dimension, ``20 <= d <= 20000`` (the Gaussian-field argument of
-        eq. (ts-fields) needs ``d`` much larger than ``K + M``).
+        eq. (ts-order-parameters) needs ``d`` much larger than ``K + M``).
     hidden : int
         Number of teacher units ``M`` (1 to 8).
     noise : float
@@ -187,7 +187,7 @@ class OrderParameters:
 
 
 def field_covariance(Q, R, T) -> np.ndarray:
-    """Assemble ``C = [[Q, R], [R^T, T]]`` for a batch, eq. (ts-fields)."""
+    """Assemble ``C = [[Q, R], [R^T, T]]`` for a batch, eq. (ts-order-parameters)."""
     T = np.broadcast_to(T, R.shape[:-2] + T.shape[-2:])
     top = np.concatenate([Q, R], axis=-1)
     bottom = np.concatenate([np.swapaxes(R, -1, -2), T], axis=-1)

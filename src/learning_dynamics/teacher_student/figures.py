@@ -96,9 +96,8 @@ def plot_escape(log_inv_delta, escape_times, etas, rates, eta_grid, rate_grid):
         times = escape_times[j]
         ax.plot(log_inv_delta, times, "o", color=PALETTE[j], label=rf"$\eta = {eta:g}$")
         offset = np.mean(times - log_inv_delta / lam)
-        ax.plot(
-            log_inv_delta, offset + log_inv_delta / lam, **{**THEORY_STYLE, "linewidth": 1}
-        )
+        line = offset + log_inv_delta / lam
+        ax.plot(log_inv_delta, line, **{**THEORY_STYLE, "linewidth": 1})
     ax.set_xlabel(r"$\ln(1/\delta)$")
     ax.set_ylabel(r"escape time $t_{\rm esc}$")
     ax.set_title("slope $1/\\lambda$")
