@@ -88,7 +88,7 @@ def check_mc_generalisation_error(
     """
     rng = np.random.default_rng(77)
     name = "Monte-Carlo generalisation error"
-    for case, (K, M, d) in enumerate([(2, 2, 60), (3, 2, 150)], start=1):
+    for case, (K, M, d) in enumerate([(2, 2, 40), (3, 2, 60)], start=1):
         W, W_star = 0.8 * rng.standard_normal((K, d)), rng.standard_normal((M, d))
         v, v_star = rng.uniform(0.5, 1.5, K), np.ones(M)
         params = order_parameters(
