@@ -7,7 +7,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..teacher_student import activation, generalisation_error, order_parameters
+from ..teacher_student.data import activation, order_parameters
+from ..teacher_student.theory import generalisation_error
 from ._core import CheckResult
 
 __all__ = ["check_sgd_step", "check_mc_generalisation_error"]
@@ -24,9 +25,10 @@ def _explicit_step(W, v, W_star, v_star, x, y, eta, eta_v):
     return W_new, v - (eta_v / d) * g_lam * error
 
 
-def _report(name, passed, detail):
+def _report(name, passed, detail, verbose=True):
     message = f"{'✓' if passed else '✗'} {name}: {detail}"
-    print(message)
+    if verbose:
+        print(message)
     return CheckResult(passed, message)
 
 
@@ -54,10 +56,13 @@ def check_sgd_step(student_fn: Callable, *, verbose: bool = True) -> CheckResult
                 for t in student_fn(*args, y, eta, eta_v)
             ]
         except NotImplementedError as exc:
-            return _report(name, False, f"not implemented yet — {exc}")
+            return _report(name, False, f"not implemented yet — {exc}", verbose=verbose)
         except Exception as exc:  # a student's bug: report it
             return _report(
-                name, False, f"case {case} raised {type(exc).__name__}: {exc}"
+                name,
+                False,
+                f"case {case} raised {type(exc).__name__}: {exc}",
+                verbose=verbose,
             )
         for label, g, w in (("W", got[0], want[0]), ("v", got[1], want[1])):
             if g.shape != w.shape:
@@ -65,6 +70,7 @@ def check_sgd_step(student_fn: Callable, *, verbose: bool = True) -> CheckResult
                     name,
                     False,
                     f"case {case}: {label} has shape {g.shape}, expected {w.shape}",
+                    verbose=verbose,
                 )
             err = float(np.max(np.abs(g - w)))
             if err > 1e-10 * (1 + np.max(np.abs(w))):
@@ -73,8 +79,9 @@ def check_sgd_step(student_fn: Callable, *, verbose: bool = True) -> CheckResult
                     False,
                     f"case {case} (K={K}, d={d}): largest error in "
                     f"{label} is {err:.3g}",
+                    verbose=verbose,
                 )
-    return _report(name, True, "3 random cases match eq. (ts-sgd)")
+    return _report(name, True, "3 random cases match eq. (ts-sgd)", verbose=verbose)
 
 
 def check_mc_generalisation_error(
@@ -98,17 +105,24 @@ def check_mc_generalisation_error(
         try:
             got = float(student_fn(W, v, W_star, v_star, 200_000, case))
         except NotImplementedError as exc:
-            return _report(name, False, f"not implemented yet — {exc}")
+            return _report(name, False, f"not implemented yet — {exc}", verbose=verbose)
         except Exception as exc:
             return _report(
-                name, False, f"case {case} raised {type(exc).__name__}: {exc}"
+                name,
+                False,
+                f"case {case} raised {type(exc).__name__}: {exc}",
+                verbose=verbose,
             )
         if not abs(got / want - 1) < 0.04:
             return _report(
                 name,
                 False,
                 f"case {case} (K={K}, d={d}): got {got:.5g}, closed form {want:.5g}",
+                verbose=verbose,
             )
     return _report(
-        name, True, "2 random networks agree with eq. (ts-eg) within Monte-Carlo error"
+        name,
+        True,
+        "2 random networks agree with eq. (ts-eg) within Monte-Carlo error",
+        verbose=verbose,
     )
