@@ -354,3 +354,11 @@ def test_padding_units_do_not_change_the_dynamics():
     alone = ts.integrate_ode(narrow, 1.0, 5.0, dt=0.1, eta_v=0.5, n_record=2)
     assert np.allclose(both.eps_g[:, :2], alone.eps_g, rtol=1e-12, atol=1e-15)
     assert np.allclose(both.v[-1][:2, 2], 0.0)
+
+
+def test_symmetric_fixed_point_for_three_units_is_where_the_symmetric_ode_settles():
+    point = ts.symmetric_fixed_point(3, 1.0)
+    assert point.residual < 1e-12 and point.q_diag > point.q_off
+    start = ts.symmetric_order_parameters(3, 0.05, 0.0, 0.01)
+    ode = ts.integrate_ode(start, 1.0, 150.0, dt=0.25, n_record=2)
+    assert abs(ode.eps_g[-1, 0] / point.eps_g - 1) < 1e-3

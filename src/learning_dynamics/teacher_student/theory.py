@@ -224,6 +224,15 @@ def _symmetric_residual(x, hidden, eta, noise):
     return np.array([dQ[0, 0, 0], dQ[0, 0, 1], dR[0, 0, 0]])
 
 
+def _relax_symmetric(hidden, eta, noise, *, step=0.5):
+    """Euler steps of the flow restricted to the symmetric family (an invariant set),
+    from a small symmetric start up to ``t = 80 / eta``: a starting point for Newton."""
+    x = np.array([0.05, 0.0, 0.01])
+    for _ in range(int(80 / (eta * step))):
+        x = x + step * _symmetric_residual(x, hidden, eta, noise)
+    return x
+
+
 def _newton(func, x, *, tol=1e-13, max_iter=50):
     for _ in range(max_iter):
         f = func(x)
@@ -248,8 +257,10 @@ def symmetric_fixed_point(
 
     Newton's method on ``(Q_ii, Q_ik, R_in)``. At ``eta -> 0`` the point is the
     closed form of eq. (ts-plateau-closed), where the direction ``Q_ii - Q_ik`` is
-    marginal; the root is therefore continued from ``eta = min(eta, eta_step)``
-    (started at ``Q_ii - Q_ik = 0.08 eta``) upwards in steps of ``eta_step``.
+    marginal; for ``K = 2`` the root is therefore continued from
+    ``eta = min(eta, eta_step)`` (started at ``Q_ii - Q_ik = 0.08 eta``) upwards in
+    steps of ``eta_step``. For ``K >= 3`` the start is found by following the flow
+    inside the symmetric family onto the plateau (up to ``t = 80 / eta``).
 
     Parameters
     ----------
@@ -266,12 +277,16 @@ def symmetric_fixed_point(
     eta = check_float("eta", eta, minimum=0.0, maximum=3.0, min_inclusive=False)
     noise = check_float("noise", noise, minimum=0.0, maximum=10.0)
     eta_step = check_float("eta_step", eta_step, minimum=1e-3, maximum=0.5)
-    q, r, _ = symmetric_plateau_closed_form(hidden)
-    start = min(eta, eta_step)
-    x = np.array([q + 0.07 * start, q - 0.01 * start, r])
-    levels = np.append(np.arange(start, eta, eta_step), eta)
-    for level in levels:
-        x = _newton(lambda y, e=level: _symmetric_residual(y, hidden, e, noise), x)
+    if hidden == 2:
+        q, r, _ = symmetric_plateau_closed_form(hidden)
+        start = min(eta, eta_step)
+        x = np.array([q + 0.07 * start, q - 0.01 * start, r])
+        levels = np.append(np.arange(start, eta, eta_step), eta)
+        for level in levels:
+            x = _newton(lambda y, e=level: _symmetric_residual(y, hidden, e, noise), x)
+    else:  # follow the flow inside the symmetric family onto the plateau, then polish
+        x = _relax_symmetric(hidden, eta, noise)
+        x = _newton(lambda y: _symmetric_residual(y, hidden, eta, noise), x)
     residual = float(np.max(np.abs(_symmetric_residual(x, hidden, eta, noise))))
     params = symmetric_order_parameters(hidden, *x)
     eps = float(generalisation_error(params)[0])
