@@ -362,3 +362,25 @@ def test_symmetric_fixed_point_for_three_units_is_where_the_symmetric_ode_settle
     start = ts.symmetric_order_parameters(3, 0.05, 0.0, 0.01)
     ode = ts.integrate_ode(start, 1.0, 150.0, dt=0.25, n_record=2)
     assert abs(ode.eps_g[-1, 0] / point.eps_g - 1) < 1e-3
+
+
+def test_two_unit_fast_step_equals_the_general_step():
+    from learning_dynamics.teacher_student.train import _overlap_step_two_units
+
+    rng = np.random.default_rng(9)
+    B = 7
+    R = 0.3 * rng.standard_normal((B, 2, 3))
+    A = rng.standard_normal((B, 2, 2))
+    resid = np.linalg.cholesky(A @ np.swapaxes(A, 1, 2) + 0.1 * np.eye(2))
+    v, nu, z = (
+        rng.uniform(0.5, 1.5, (B, 2)),
+        rng.standard_normal((B, 3)),
+        rng.standard_normal((B, 2)),
+    )
+    chi2, y, eta_d = rng.chisquare(50, B), rng.standard_normal(B), np.full(B, 0.02)
+    general = ts.overlap_step(
+        R, resid, v, nu, z, chi2, y, (eta_d, np.zeros(B)), np.eye(3)
+    )
+    fast = _overlap_step_two_units(R, resid, v, nu, z, chi2, y, eta_d)
+    for a, b in zip(general, fast, strict=True):
+        assert np.allclose(a, b, rtol=1e-13, atol=1e-15)

