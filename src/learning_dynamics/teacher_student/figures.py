@@ -223,7 +223,7 @@ def explorer_figure(
     hidden: int = 2,
     noise: float = 0.0,
     layers: str = "first",
-    t_max: float = 150.0,
+    t_max: float = 120.0,
 ):
     """The explorer's view: the ODE learning curve for one setting (teacher ``M = 2``,
     the chapter's start at ``d = 500``), with the symmetric plateau of ``K = M = 2``."""
