@@ -365,7 +365,7 @@ def test_symmetric_fixed_point_for_three_units_is_where_the_symmetric_ode_settle
 
 
 def test_two_unit_fast_step_equals_the_general_step():
-    from learning_dynamics.teacher_student.train import _overlap_step_two_units
+    from learning_dynamics.teacher_student.sgd import _overlap_step_two_units
 
     rng = np.random.default_rng(9)
     B = 7

@@ -7,8 +7,8 @@ student, the symmetry-breaking escape, and the effect of over-parameterisation.
 
 ``from learning_dynamics import teacher_student as ts`` gives everything: the teacher
 and order parameters (:mod:`.data`), the Gaussian averages, ODEs and fixed points
-(:mod:`.theory`), the SGD engines and ODE integrator (:mod:`.train`) and the figures
-(:mod:`.figures`).
+(:mod:`.theory`), the ODE integrator (:mod:`.train`), the SGD engines (:mod:`.sgd`)
+and the figures (:mod:`.figures`).
 """
 
 from .data import (
@@ -33,6 +33,7 @@ from .figures import (
     plot_overparameterisation,
     plot_plateau_heights,
 )
+from .sgd import online_sgd, order_parameter_sgd, overlap_step
 from .theory import (
     GaussianAverages,
     SymmetricFixedPoint,
@@ -51,9 +52,6 @@ from .train import (
     Trajectory,
     escape_time,
     integrate_ode,
-    online_sgd,
-    order_parameter_sgd,
-    overlap_step,
 )
 
 __all__ = [
