@@ -26,7 +26,8 @@ HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 RAW_TEX = re.compile(r"\$\$|\\begin\{|\\frac|\\mathrm|\\sum_|\\(?:eq)?ref\{")
 
 
@@ -43,20 +44,35 @@ def _toc_pages() -> list[str]:
 
 @pytest.fixture(scope="module")
 def built_book() -> Path:
-    """Build the book with the README's command (incremental: cached notebooks are reused).
+    """Build the book with the README's command and prove that its cache is current.
 
-    Set ``LEARNING_DYNAMICS_REUSE_HTML=1`` to test an existing ``_build/html`` without rebuilding.
+    The build is incremental, but its execution cache is keyed on the package source,
+    the installed versions and the benchmark table (``learning_dynamics.book.cache``):
+    the key of the build must equal the key computed here, from the current tree.
+    Set ``LEARNING_DYNAMICS_REUSE_HTML=1`` to test an existing ``_build/html`` without
+    rebuilding; it is reused only when its key is still current.
     """
-    if os.environ.get("LEARNING_DYNAMICS_REUSE_HTML") == "1" and (HTML / "index.html").exists():
+    from learning_dynamics.book.cache import execution_key, last_build_key
+
+    cache_base = ROOT / "_build" / ".jupyter_cache"
+    current = execution_key(ROOT)
+    reuse = os.environ.get("LEARNING_DYNAMICS_REUSE_HTML") == "1"
+    current_html = (HTML / "index.html").exists() and last_build_key(cache_base) == current
+    if reuse and current_html:
         return HTML
     exe = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"]
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n",
+           "--keep-going"]
     env = {**os.environ, "LEARNING_DYNAMICS_PROGRESS": "0"}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=1800)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, "book build failed:\n" + log[-6000:]
-    warnings = [l for l in log.splitlines() if "WARNING:" in l and "IPKernelApp" not in l]
+    warnings = [line for line in log.splitlines()
+                if "WARNING:" in line and "IPKernelApp" not in line]
     assert not warnings, "book build has warnings:\n" + "\n".join(warnings)
+    assert last_build_key(cache_base) == current, (
+        "the build used an execution cache that does not match the current source")
     return HTML
 
 
@@ -80,10 +96,12 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the Python package 'playwright' is not installed (pip install -e '.[test]')")
+        _unavailable("the Python package 'playwright' is not installed "
+                     "(pip install -e '.[test]')")
     exe = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
     if exe is None:
-        _unavailable("no Chromium found; install it with 'apt-get install -y chromium' (Debian/Ubuntu)")
+        _unavailable("no Chromium found; install it with "
+                     "'apt-get install -y chromium' (Debian/Ubuntu)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         yield b
@@ -95,7 +113,8 @@ def page_factory(browser, server):
     contexts = []
 
     def make(color_scheme="light"):
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=color_scheme)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  color_scheme=color_scheme)
         contexts.append(ctx)
         external: list[str] = []
 
@@ -109,7 +128,8 @@ def page_factory(browser, server):
         ctx.route("**/*", route)
         page = ctx.new_page()
         errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("console",
+                lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         return page, errors, external
 
@@ -119,24 +139,31 @@ def page_factory(browser, server):
 
 
 def _wait_for_mathjax(page):
-    page.wait_for_function("() => window.MathJax === undefined || (window.MathJax.startup && "
-                           "window.MathJax.startup.document && window.MathJax.startup.promise)", timeout=20000)
+    page.wait_for_function("() => window.MathJax === undefined || "
+                           "(window.MathJax.startup && window.MathJax.startup.document "
+                           "&& window.MathJax.startup.promise)", timeout=20000)
     page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
 
 
 _PAGE_REPORT = """() => {
   const article = document.querySelector('article') || document.body;
   const clone = article.cloneNode(true);
-  clone.querySelectorAll('pre, code, .highlight, mjx-container, script, style, .cell_input').forEach(e => e.remove());
+  clone.querySelectorAll(
+    'pre, code, .highlight, mjx-container, script, style, .cell_input'
+  ).forEach(e => e.remove());
   return {
-    images: Array.from(document.images).map(i => ({src: i.currentSrc.slice(0, 80), ok: i.complete && i.naturalWidth > 0,
-                                                  alt: (i.getAttribute('alt') || '').trim()})),
+    images: Array.from(document.images).map(i => ({
+      src: i.currentSrc.slice(0, 80), ok: i.complete && i.naturalWidth > 0,
+      alt: (i.getAttribute('alt') || '').trim()})),
     math: document.querySelectorAll('mjx-container').length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
     text: clone.innerText,
-    errorOutputs: document.querySelectorAll('.output.traceback, .output.error, .output.stderr').length,
-    widgets: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
-    sidebar: Array.from(document.querySelectorAll('.bd-sidebar a')).map(a => a.getAttribute('href')),
+    errorOutputs: document.querySelectorAll(
+      '.output.traceback, .output.error, .output.stderr').length,
+    widgets: document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]').length,
+    sidebar: Array.from(document.querySelectorAll('.bd-sidebar a'))
+      .map(a => a.getAttribute('href')),
     links: Array.from(document.querySelectorAll('a')).map(a => a.href),
   };
 }"""
@@ -149,29 +176,38 @@ def test_page_renders_cleanly_offline(page_factory, server, path):
     _wait_for_mathjax(page)
     report = page.evaluate(_PAGE_REPORT)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / (path.replace("/", "_").replace(".html", ".png"))), full_page=True)
+    shot = SHOTS / path.replace("/", "_").replace(".html", ".png")
+    page.screenshot(path=str(shot), full_page=True)
 
     assert not errors, f"console errors on {path}: {errors}"
     assert not external, f"{path} tried to reach the network: {external}"
     bad_images = [i for i in report["images"] if not i["ok"] or not i["alt"]]
-    assert not bad_images, f"images not loaded or without alt text on {path}: {bad_images}"
-    assert report["mathErrors"] == 0, f"MathJax reported {report['mathErrors']} TeX errors on {path}"
+    assert not bad_images, \
+        f"images not loaded or without alt text on {path}: {bad_images}"
+    assert report["mathErrors"] == 0, \
+        f"MathJax reported {report['mathErrors']} TeX errors on {path}"
     raw = RAW_TEX.findall(report["text"])
     assert not raw, f"raw TeX left on {path}: {raw[:5]}"
     for marker in ("Traceback (most recent call last)", "NotImplementedError", "??"):
         assert marker not in report["text"], f"{marker!r} visible on {path}"
     assert report["errorOutputs"] == 0, f"{path} shows error or stderr output"
-    assert report["widgets"] == 0, f"{path} has a widget area that is dead without a kernel"
+    assert report["widgets"] == 0, \
+        f"{path} has a widget area that is dead without a kernel"
     chapters = [p for p in _toc_pages() if p.startswith("chapters/")]
     for ch in chapters:
-        assert ch == path or any(h and h.split("#")[0].endswith(ch.split("/")[-1]) for h in report["sidebar"]), \
+        listed = any(h and h.split("#")[0].endswith(ch.split("/")[-1])
+                     for h in report["sidebar"])
+        assert ch == path or listed, \
             f"sidebar on {path} does not list {ch}"
     if path.startswith("chapters/"):
         assert report["math"] > 0, f"no rendered equations on {path}"
-        assert any(i["src"].startswith("data:image/png") for i in report["images"]), f"no figures on {path}"
+        assert any(i["src"].startswith("data:image/png") or ".png" in i["src"]
+                   for i in report["images"]), f"no figures on {path}"
         links = " ".join(report["links"])
-        for needle in ("mybinder.org", "colab.research.google.com", ".ipynb", "github.com/"):
-            assert needle in links, f"launch/download/repository button {needle!r} missing on {path}"
+        for needle in ("mybinder.org", "colab.research.google.com", ".ipynb",
+                       "github.com/"):
+            assert needle in links, \
+                f"launch/download/repository button {needle!r} missing on {path}"
 
 
 def test_search_finds_chapters(page_factory, server):
@@ -189,7 +225,214 @@ def test_figures_stay_readable_in_dark_mode(page_factory, server):
     _wait_for_mathjax(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "dark_mode_01_preliminaries.png"), full_page=False)
-    backgrounds = page.evaluate("() => Array.from(document.querySelectorAll('figure.ld-figure img'))"
-                                ".map(i => getComputedStyle(i).backgroundColor)")
-    assert backgrounds and all(b in ("rgb(255, 255, 255)", "white") for b in backgrounds), backgrounds
+    # Figures are opaque PNGs (white background drawn in): the corner pixel is opaque.
+    alphas = page.evaluate("""() => Array.from(
+      document.querySelectorAll('article figure img')).map(i => {
+        const c = document.createElement('canvas');
+        c.width = i.naturalWidth; c.height = i.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+        return g.getImageData(0, 0, 1, 1).data[3]; })""")
+    assert alphas and all(a == 255 for a in alphas), alphas
     assert not errors
+
+
+# ------------------------------------------- readability on every screen (issue 16)
+#: Viewports of the readability checks: a desktop page and a phone.
+DESKTOP, PHONE = 1280, 400
+#: Smallest tick-label size (CSS px) a figure may show at the desktop width.
+MIN_TICK_PX = 10.0
+
+# For each displayed equation (inline maths wraps with its line): the width of its
+# maths, the width of the box it sits in, and whether some ancestor (up to the
+# article) lets the reader scroll sideways.
+_EQUATION_WIDTHS = """() => {
+  const stop = document.querySelector('article') || document.body;
+  const shown = 'mjx-container[display="true"]';
+  return Array.from(document.querySelectorAll(shown)).map(c => {
+    const math = c.firstElementChild || c;
+    const width = Math.max(c.scrollWidth, math.getBoundingClientRect().width);
+    const parent = c.parentElement;
+    let scrolls = false;
+    for (let e = c; e && e !== stop.parentElement; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      const scrollable = o === 'auto' || o === 'scroll';
+      if (scrollable && e.scrollWidth > e.clientWidth) scrolls = true;
+    }
+    const text = (c.getAttribute('aria-label') || c.textContent || '').slice(0, 60);
+    return {width: width, box: parent.clientWidth, scrolls: scrolls,
+            display: c.getAttribute('display') === 'true', text: text};
+  });
+}"""
+
+
+def _overflowing_equations(equations: list[dict], *, allow_scroll: bool) -> list[dict]:
+    """Equations wider than their box; at phone width a scrollable box is accepted."""
+    wide = [e for e in equations if e["width"] > e["box"] + 1]
+    return [e for e in wide if not (allow_scroll and e["scrolls"])]
+
+
+def _page_at(browser, server, path: str, width: int):
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{server}/{path}", wait_until="networkidle")
+    _wait_for_mathjax(page)
+    return ctx, page
+
+
+_CHAPTER_PAGES = [p for p in _toc_pages() if p.startswith("chapters/")]
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_no_equation_is_wider_than_its_box(browser, server, path, width):
+    ctx, page = _page_at(browser, server, path, width)
+    try:
+        equations = page.evaluate(_EQUATION_WIDTHS)
+    finally:
+        ctx.close()
+    assert equations, f"no rendered equations on {path}"
+    wide = _overflowing_equations(equations, allow_scroll=width == PHONE)
+    report = [f"{e['width']:.0f} px in a {e['box']} px box: {e['text']!r}"
+              for e in wide]
+    assert not wide, (f"{path} at {width} px: {len(wide)} equation(s) wider than their "
+                      "box; break them with aligned/split:\n" + "\n".join(report))
+
+
+_SYNTHETIC_EQUATIONS = """
+<article style="width: 600px">
+  <div class="math"><mjx-container display="true" style="display: block">
+    <mjx-math style="display: inline-block; width: 500px">narrow</mjx-math>
+  </mjx-container></div>
+  <div class="math"><mjx-container display="true"
+      style="display: block; overflow: hidden">
+    <mjx-math style="display: inline-block; width: 1400px">wide</mjx-math>
+  </mjx-container></div>
+  <div class="math" style="overflow-x: auto"><mjx-container display="true"
+      style="display: block"><mjx-math style="display: inline-block; width: 900px">
+    scrolls</mjx-math></mjx-container></div>
+</article>
+"""
+
+
+def test_equation_check_catches_a_deliberately_wide_equation(browser):
+    """The measurement fails on a wide equation and passes on a narrow one.
+
+    A synthetic page (no book build needed): a 500-px equation in a 600-px column, a
+    1400-px one cut off behind ``overflow: hidden``, and a 900-px one in a scrollable
+    box.  At desktop width both wide ones fail; at phone width only the hidden one does.
+    """
+    ctx = browser.new_context(viewport={"width": DESKTOP, "height": 600})
+    page = ctx.new_page()
+    try:
+        page.set_content(_SYNTHETIC_EQUATIONS)
+        equations = page.evaluate(_EQUATION_WIDTHS)
+    finally:
+        ctx.close()
+    assert [e["text"].strip() for e in equations] == ["narrow", "wide", "scrolls"]
+    desktop = _overflowing_equations(equations, allow_scroll=False)
+    phone = _overflowing_equations(equations, allow_scroll=True)
+    assert [e["text"].strip() for e in desktop] == ["wide", "scrolls"]
+    assert [e["text"].strip() for e in phone] == ["wide"]
+
+
+def test_equation_check_fails_on_a_wide_equation_typeset_in_the_book(browser, server):
+    """Inject a 150-term sum into a built chapter, typeset it with MathJax, measure."""
+    ctx, page = _page_at(browser, server, _CHAPTER_PAGES[0], DESKTOP)
+    try:
+        before = page.evaluate(_EQUATION_WIDTHS)
+        page.evaluate("""() => {
+          const div = document.createElement('div');
+          div.className = 'math notranslate nohighlight';
+          const terms = Array.from({length: 150}, (_, i) => 'x_{' + i + '}');
+          div.textContent = '\\\\[' + terms.join(' + ') + '\\\\]';
+          (document.querySelector('article') || document.body).appendChild(div);
+          return MathJax.typesetPromise([div]);
+        }""")
+        after = page.evaluate(_EQUATION_WIDTHS)
+    finally:
+        ctx.close()
+    assert not _overflowing_equations(before, allow_scroll=False)
+    assert len(_overflowing_equations(after, allow_scroll=False)) == 1
+
+
+# For each figure image: its natural and rendered widths, and the PNG text chunks that
+# learning_dynamics.plotting.figure_png writes (save dpi, smallest tick size in points).
+_FIGURE_FONTS = """async () => {
+  const images = Array.from(
+    document.querySelectorAll('article figure img, .cell_output img'));
+  const out = [];
+  for (const img of images) {
+    const bytes = new Uint8Array(await (await fetch(img.currentSrc)).arrayBuffer());
+    const view = new DataView(bytes.buffer);
+    const text = {};
+    for (let at = 8; at + 8 <= bytes.length;) {
+      const length = view.getUint32(at);
+      const type = String.fromCharCode(...bytes.slice(at + 4, at + 8));
+      if (type === 'tEXt') {
+        const data = bytes.slice(at + 8, at + 8 + length);
+        const zero = data.indexOf(0);
+        text[String.fromCharCode(...data.slice(0, zero))] =
+          String.fromCharCode(...data.slice(zero + 1));
+      }
+      if (type === 'IEND') break;
+      at += 12 + length;
+    }
+    out.push({src: img.currentSrc.slice(-40), natural: img.naturalWidth,
+              rendered: img.getBoundingClientRect().width, text: text});
+  }
+  return out;
+}"""
+
+
+def _tick_px(figure: dict) -> float | None:
+    """Rendered tick-label size in CSS px, from the PNG's recorded dpi and size."""
+    try:
+        dpi = float(figure["text"]["ld:save-dpi"])
+        points = float(figure["text"]["ld:min-tick-pt"])
+    except KeyError:
+        return None
+    return points / 72.0 * dpi * figure["rendered"] / figure["natural"]
+
+
+def test_tick_label_size_is_computed_from_the_png_metadata():
+    """A 10-pt label saved at 200 dpi is 27.8 image px; shown at half size, 13.9 px."""
+    figure = {"text": {"ld:save-dpi": "200", "ld:min-tick-pt": "10"},
+              "natural": 1280, "rendered": 640}
+    assert _tick_px(figure) == pytest.approx(13.89, abs=0.01)
+    shrunk = dict(figure, rendered=320)                  # a 1x4 strip squeezed in
+    assert _tick_px(shrunk) < MIN_TICK_PX
+    assert _tick_px({"text": {}, "natural": 1, "rendered": 1}) is None
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_figure_tick_labels_are_at_least_10px_at_desktop_width(browser, server, path):
+    ctx, page = _page_at(browser, server, path, DESKTOP)
+    try:
+        figures = page.evaluate(_FIGURE_FONTS)
+    finally:
+        ctx.close()
+    assert figures, f"no figures on {path}"
+    unknown = [f["src"] for f in figures if _tick_px(f) is None]
+    assert not unknown, f"{path}: figures not saved by ld.show_figure: {unknown}"
+    small = [f"{f['src']}: {_tick_px(f):.1f} px" for f in figures
+             if _tick_px(f) < MIN_TICK_PX]
+    assert not small, (f"{path}: tick labels under {MIN_TICK_PX:g} px at {DESKTOP} px "
+                       "(fewer panels per row, or a narrower figure):\n"
+                       + "\n".join(small))
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_figures_are_numbered_with_captions(browser, server, path):
+    ctx, page = _page_at(browser, server, path, DESKTOP)
+    try:
+        figures = page.evaluate("""() => Array.from(document.querySelectorAll(
+            'article figure')).filter(f => f.querySelector('img')).map(f => ({
+              id: f.id, number: (f.querySelector('.caption-number') || {}).textContent,
+              alt: f.querySelector('img').getAttribute('alt') || '',
+              math: f.querySelectorAll('figcaption mjx-container').length}))""")
+    finally:
+        ctx.close()
+    assert figures, f"no <figure> elements on {path}"
+    bad = [f for f in figures if not (f["id"].startswith("fig-") and f["number"]
+                                      and len(f["alt"]) >= 20)]
+    assert not bad, f"{path}: figures without id, number or alt text: {bad}"

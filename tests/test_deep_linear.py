@@ -1,4 +1,6 @@
-"""Tests for learning_dynamics.deep_linear (chapter 2): closed forms against integration and invariants."""
+"""Tests for learning_dynamics.deep_linear (chapter 2): closed forms against integration
+and invariants."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -10,8 +12,6 @@ import pytest
 
 from learning_dynamics import DivergenceError
 from learning_dynamics import deep_linear as dl
-from learning_dynamics import deep_linear_figures as dlf
-from learning_dynamics.exercises.deep_linear import check_half_time, check_tree_spectrum
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +35,11 @@ def test_mode_strength_matches_numerical_integration_of_mode_ode():
 
 def test_shallow_closed_form_matches_ode_with_two_layers_of_units():
     s, b0, t = np.array([2.0, 0.5]), 1e-3, np.linspace(0, 5, 11)
-    np.testing.assert_allclose(dl.integrate_mode_ode(t, s, b0, n_layers=2), dl.shallow_mode_strength(t, s, b0),
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        dl.integrate_mode_ode(t, s, b0, n_layers=2),
+        dl.shallow_mode_strength(t, s, b0),
+        rtol=1e-8,
+    )
 
 
 def test_half_time_is_where_the_sigmoid_reaches_half():
@@ -49,7 +52,9 @@ def test_half_time_is_where_the_sigmoid_reaches_half():
 
 def test_deep_half_time_equals_closed_form_for_two_weight_layers():
     s = np.array([4.0, 1.0])
-    np.testing.assert_allclose(dl.deep_half_time(s, 1e-3, n_layers=3), dl.half_time(s, 1e-3), rtol=1e-8)
+    np.testing.assert_allclose(
+        dl.deep_half_time(s, 1e-3, n_layers=3), dl.half_time(s, 1e-3), rtol=1e-8
+    )
 
 
 def test_deep_half_time_matches_integrated_ode_for_three_weight_layers():
@@ -70,8 +75,17 @@ def test_gradient_descent_error_is_first_order_in_the_step(toy):
     svd = dl.data_svd(toy)
     errs = []
     for eta in (2e-2, 4e-3):
-        h = dl.train(toy, hidden=8, eta=eta, steps=int(round(6 / eta)), init="balanced", init_scale=1e-3)
-        errs.append(np.max(np.abs(h.mode_strength - dl.mode_strength(h.t, svd.s, 1e-3)) / svd.s))
+        h = dl.train(
+            toy,
+            hidden=8,
+            eta=eta,
+            steps=int(round(6 / eta)),
+            init="balanced",
+            init_scale=1e-3,
+        )
+        errs.append(
+            np.max(np.abs(h.mode_strength - dl.mode_strength(h.t, svd.s, 1e-3)) / svd.s)
+        )
     assert 4.0 < errs[0] / errs[1] < 6.0
 
 
@@ -85,19 +99,25 @@ def test_tree_level_spectrum_matches_brute_force_covariance():
             same = (np.arange(P)[:, None] // block) == (np.arange(P)[None, :] // block)
             level[same] = lv
         C = ((1 - 2 * eps) ** 2) ** (D - level)
-        np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(C))[::-1], np.repeat(lam, mult), rtol=1e-10)
+        np.testing.assert_allclose(
+            np.sort(np.linalg.eigvalsh(C))[::-1], np.repeat(lam, mult), rtol=1e-10
+        )
         assert mult.sum() == P
 
 
 def test_tree_singular_values_match_sampled_data():
     data = dl.branching_diffusion(2, 3, 0.15, 20_000, seed=1)
     measured = np.linalg.svd(data.y, compute_uv=False)
-    np.testing.assert_allclose(measured, dl.tree_singular_values(2, 3, 0.15, 20_000), rtol=0.05)
+    np.testing.assert_allclose(
+        measured, dl.tree_singular_values(2, 3, 0.15, 20_000), rtol=0.05
+    )
 
 
 def test_category_blocks_have_singular_values_sqrt_ki_ko():
     data = dl.category_data([(2, 3), (4, 5), (1, 7)])
-    np.testing.assert_allclose(dl.data_svd(data).s, np.sort(np.sqrt([6, 20, 7]))[::-1], rtol=1e-12)
+    np.testing.assert_allclose(
+        dl.data_svd(data).s, np.sort(np.sqrt([6, 20, 7]))[::-1], rtol=1e-12
+    )
 
 
 def test_typicality_loading_is_projection_on_the_prototype():
@@ -110,14 +130,22 @@ def test_typicality_loading_is_projection_on_the_prototype():
 
 def test_reduced_output_training_equals_full_width_training():
     data = dl.branching_diffusion(n_features=300, seed=2)
-    kw = dict(hidden=10, eta=2e-4, steps=200, init="random", init_scale=0.05, seed=4, prediction_rows=[0, 7])
+    kw = dict(
+        hidden=10,
+        eta=2e-4,
+        steps=200,
+        init="random",
+        init_scale=0.05,
+        seed=4,
+        prediction_rows=[0, 7],
+    )
     for n_layers in (2, 3, 4):
         a = dl.train(data, n_layers=n_layers, reduce_outputs=True, **kw)
         b = dl.train(data, n_layers=n_layers, reduce_outputs=False, **kw)
         np.testing.assert_allclose(a.mode_matrix, b.mode_matrix, atol=1e-10)
         np.testing.assert_allclose(a.predictions, b.predictions, atol=1e-10)
         np.testing.assert_allclose(a.loss, b.loss, rtol=1e-10)
-        for wa, wb in zip(a.weights, b.weights):
+        for wa, wb in zip(a.weights, b.weights, strict=True):
             np.testing.assert_allclose(wa, wb, atol=1e-10)
 
 
@@ -135,7 +163,9 @@ def test_tau_for_pytorch_mse_loss_reproduces_torch_training():
     w0 = dl.init_weights(data, hidden=5, init="random", scale=0.1, seed=0)
     lr, steps = 2.0, 30
     tau = dl.tau_from_hyperparameters(lr, loss="torch_mse", n_samples=8, n_outputs=50)
-    ours = dl.train(data, eta=1 / tau, steps=steps, weights0=w0, hidden=5, record=[steps])
+    ours = dl.train(
+        data, eta=1 / tau, steps=steps, weights0=w0, hidden=5, record=[steps]
+    )
     W1 = torch.tensor(w0[0], requires_grad=True)
     W2 = torch.tensor(w0[1], requires_grad=True)
     opt = torch.optim.SGD([W1, W2], lr=lr)
@@ -149,14 +179,32 @@ def test_tau_for_pytorch_mse_loss_reproduces_torch_training():
 
 
 def test_conserved_quantity_stays_put_for_small_steps(toy):
-    h = dl.train(toy, hidden=8, eta=1e-3, steps=4000, init="random", init_scale=0.05, record=[0, 4000])
+    h = dl.train(
+        toy,
+        hidden=8,
+        eta=1e-3,
+        steps=4000,
+        init="random",
+        init_scale=0.05,
+        record=[0, 4000],
+    )
     assert h.balance_drift[-1] < 1e-3
     W1, W2 = h.weights
-    assert np.linalg.norm(W1 @ W1.T - W2.T @ W2) > 1e-3  # not trivially zero: random start is unbalanced
+    assert (
+        np.linalg.norm(W1 @ W1.T - W2.T @ W2) > 1e-3
+    )  # not trivially zero: random start is unbalanced
 
 
 def test_balanced_start_converges_to_v_s_vt(toy):
-    h = dl.train(toy, hidden=8, eta=0.01, steps=2000, init="balanced", init_scale=1e-3, record=[2000])
+    h = dl.train(
+        toy,
+        hidden=8,
+        eta=0.01,
+        steps=2000,
+        init="balanced",
+        init_scale=1e-3,
+        record=[2000],
+    )
     svd = h.svd
     W1 = h.weights[0]
     target = svd.v @ np.diag(svd.s) @ svd.v.T
@@ -165,14 +213,19 @@ def test_balanced_start_converges_to_v_s_vt(toy):
 
 def test_effective_initial_strength_of_a_balanced_start_is_a0(toy):
     w0 = dl.init_weights(toy, hidden=6, init="balanced", scale=3e-3, seed=1)
-    np.testing.assert_allclose(dl.effective_initial_strength(w0, dl.data_svd(toy)), 3e-3, rtol=1e-10)
+    np.testing.assert_allclose(
+        dl.effective_initial_strength(w0, dl.data_svd(toy)), 3e-3, rtol=1e-10
+    )
 
 
-def test_random_start_half_times_follow_effective_strength(toy):
-    h = dl.train(toy, hidden=16, eta=2e-3, steps=2000, init="random", init_scale=0.01, seed=0)
-    u0 = dl.effective_initial_strength(h.weights0, h.svd)
+def test_random_start_half_times_follow_the_competition_corrected_strength(toy):
+    h = dl.train(
+        toy, hidden=16, eta=2e-3, steps=2000, init="random", init_scale=0.01, seed=0
+    )
+    u0 = dl.effective_initial_strength(h.weights0, h.svd, orthogonalise=True)
     measured = dl.mode_half_times(h)[:2]
-    np.testing.assert_allclose(measured, dl.half_time(h.svd.s[:2], u0[:2]), rtol=0.03)
+    # tolerance: finite step (eta s ~ 0.5 %) and the decaying part of the start
+    np.testing.assert_allclose(measured, dl.half_time(h.svd.s[:2], u0[:2]), rtol=0.012)
 
 
 def test_inductive_projection_matches_gradient_descent_on_a_new_row():
@@ -196,24 +249,15 @@ def test_crossing_time_interpolates_linearly():
 
 def test_large_learning_rate_diverges_with_a_named_knob(toy):
     with pytest.raises(DivergenceError, match="eta"):
-        dl.train(toy, hidden=8, eta=5.0, steps=200, init="random", init_scale=0.5)
+        dl.train(toy, hidden=8, eta=5.0, steps=200, init="random", init_scale=0.5,
+                 check_stability=False)
 
 
 def test_explorer_figure_draws_and_explorer_builds():
-    fig = dlf.explorer_figure(eta=0.05)
+    fig = dl.explorer_figure(eta=0.05)
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 8
-    widget = dlf.explorer(eta=0.05)
+    widget = dl.explorer(eta=0.05)
     assert hasattr(widget, "children")
-
-
-def test_exercise_checks_pass_reference_and_report_stubs():
-    assert check_half_time(lambda s, a0, tau: tau / (2 * s) * np.log(s / a0 - 1), verbose=False)
-
-    def stub(*args):
-        raise NotImplementedError("use eq. (dl-half-time)")
-
-    result = check_tree_spectrum(stub, verbose=False)
-    assert not result and "not implemented yet" in result.message
 
 
 _TOY = dl.toy_data()
@@ -227,7 +271,11 @@ BAD_INPUTS = [
     (lambda: dl.tree_level_spectrum(1, 3, 0.1), ValueError, "branching"),
     (lambda: dl.tree_level_spectrum(2, 3, 0.5), ValueError, "flip_prob"),
     (lambda: dl.branching_diffusion(2, 3, 0.1, 0), ValueError, "n_features"),
-    (lambda: dl.branching_diffusion(2, 3, 0.1, 10, item_names=["a"]), ValueError, "item_names"),
+    (
+        lambda: dl.branching_diffusion(2, 3, 0.1, 10, item_names=["a"]),
+        ValueError,
+        "item_names",
+    ),
     (lambda: dl.tau_from_hyperparameters(1.0, loss="l1"), ValueError, "loss"),
     (lambda: dl.train(_TOY, eta=1e-3, steps=10, backend="jax"), ValueError, "backend"),
     (lambda: dl.train(_TOY, eta=1e-3, steps=0), ValueError, "steps"),
@@ -237,18 +285,30 @@ BAD_INPUTS = [
     (lambda: dl.train(_TOY, eta=1e-3, steps=10, init="zeros"), ValueError, "init"),
     (lambda: dl.train(_TOY, eta=1e-3, steps=10, record=[20]), ValueError, "record"),
     (lambda: dl.train(np.eye(3), eta=1e-3, steps=10), TypeError, "data"),
-    (lambda: dl.init_weights(_TOY, hidden=2, init="balanced", scale=1e-3), ValueError, "hidden"),
-    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[np.zeros((3, 3))]), ValueError, "weights0"),
+    (
+        lambda: dl.init_weights(_TOY, hidden=2, init="balanced", scale=1e-3),
+        ValueError,
+        "hidden",
+    ),
+    (
+        lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[np.zeros((3, 3))]),
+        ValueError,
+        "weights0",
+    ),
     (lambda: dl.add_property(_TOY, "x", [1.0, 2.0]), ValueError, "values"),
     (lambda: dl.category_data([(0, 3)]), ValueError, "K_i"),
     (lambda: dl.inductive_projection(np.ones((3, 4)), 4), ValueError, "item"),
     (lambda: dl.rsm_correlation(np.eye(3), np.eye(4)), ValueError, "rsm_a"),
-    (lambda: dlf.explorer_figure(n_layers=9), ValueError, "n_layers"),
-    (lambda: dlf.explorer_figure(start="orthogonal"), ValueError, "start"),
+    (lambda: dl.explorer_figure(n_layers=9), ValueError, "n_layers"),
+    (lambda: dl.explorer_figure(start="orthogonal"), ValueError, "start"),
 ]
 
 
-@pytest.mark.parametrize("call, error, name", BAD_INPUTS, ids=[f"{i}-{b[2]}" for i, b in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    "call, error, name",
+    BAD_INPUTS,
+    ids=[f"{i}-{b[2]}" for i, b in enumerate(BAD_INPUTS)],
+)
 def test_bad_inputs_raise_errors_that_name_the_argument(call, error, name):
     with pytest.raises(error, match=name):
         call()

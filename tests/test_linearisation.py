@@ -1,12 +1,28 @@
-"""Chapter 1: the linearised model's closed form, gradient flow, and the 1/alpha laws."""
+"""Chapter 1: the linearised model's closed form, gradient flow, and the 1/alpha laws.
+
+Every test compares two independent computations: hand-derived Jacobians against
+finite differences or autograd, the eigen closed form against plain matrix
+iteration or simulated gradient descent, predicted limits against observed
+divergence.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import learning_dynamics as ld
 from learning_dynamics import linearisation as lin
-from learning_dynamics.exercises.linearisation import check_linearised_residual
+from learning_dynamics.exercises._answers.linearisation import (
+    best_constant_step,
+    torch_tangent_kernel,
+)
+from learning_dynamics.exercises.linearisation import (
+    check_best_constant_step,
+    check_torch_tangent_kernel,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,36 +32,139 @@ def setup():
     return data, params0
 
 
+def _loss(data, params0, theta, alpha):
+    f = alpha * (lin.network_output(params0.unflatten(theta), data.x_train)
+                 - lin.network_output(params0, data.x_train))
+    return 0.5 * np.mean((f - data.y_train) ** 2)
+
+
+def _random_psd(seed: int, P: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    features = rng.standard_normal((P, P + 3))
+    return features @ features.T / (P + 3)
+
+
+# ----------------------------------------------------------------- model and kernel
 def test_jacobian_matches_finite_differences(setup):
     data, p0 = setup
-    J = lin.jacobian(p0, data.x_train[:3])
+    x = data.x_train[:3]
+    jac = lin.jacobian(p0, x)
     theta = p0.flat()
-    N, d = p0.W.shape
     eps = 1e-6
-    for idx in (0, N + 5, theta.size - 1):
-        e = np.zeros_like(theta)
-        e[idx] = eps
-        plus = lin.Params(W=(theta + e)[N:].reshape(N, d), a=(theta + e)[:N])
-        minus = lin.Params(W=(theta - e)[N:].reshape(N, d), a=(theta - e)[:N])
-        fd = (lin.network_output(plus, data.x_train[:3]) - lin.network_output(minus, data.x_train[:3])) / (2 * eps)
-        np.testing.assert_allclose(J[:, idx], fd, rtol=1e-6, atol=1e-9)
+    for idx in (0, p0.width + 5, theta.size - 1):
+        step = np.zeros_like(theta)
+        step[idx] = eps
+        plus = lin.network_output(p0.unflatten(theta + step), x)
+        minus = lin.network_output(p0.unflatten(theta - step), x)
+        np.testing.assert_allclose(jac[:, idx], (plus - minus) / (2 * eps),
+                                   rtol=1e-6, atol=1e-9)
 
 
+def test_tangent_kernel_matches_autograd_reference(setup):
+    data, p0 = setup
+    as_tensor = torch.as_tensor
+    expected = torch_tangent_kernel(as_tensor(p0.W), as_tensor(p0.a),
+                                    as_tensor(data.x_train)).numpy()
+    np.testing.assert_allclose(lin.tangent_kernel(p0, data.x_train), expected,
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_cross_kernel_is_the_transpose_of_its_swap(setup):
+    data, p0 = setup
+    k12 = lin.tangent_kernel(p0, data.x_train[:5], data.x_test[:7])
+    k21 = lin.tangent_kernel(p0, data.x_test[:7], data.x_train[:5])
+    assert k12.shape == (5, 7)
+    np.testing.assert_allclose(k12, k21.T, rtol=1e-12)
+
+
+# ----------------------------------------------------------------- closed forms
 def test_linearised_gradient_descent_matches_closed_form(setup):
     data, p0 = setup
-    K0 = lin.tangent_kernel(p0, data.x_train)
-    h = lin.train(data, p0, alpha=3.0, eta0=1.0, steps=50, checkpoints=[10, 50], model="linearised")
-    r = lin.gd_residual_closed_form(K0, data.y_train, 1.0, [10, 50])
-    np.testing.assert_allclose(h.train_loss, 0.5 * np.mean(r**2, axis=1), rtol=1e-10)
+    kernel0 = lin.tangent_kernel(p0, data.x_train)
+    run = lin.train(data, p0, alpha=3.0, eta0=1.0, steps=50, checkpoints=[10, 50],
+                    model="linearised")
+    residual = lin.gd_residual_closed_form(kernel0, data.y_train, 1.0, [10, 50])
+    np.testing.assert_allclose(run.train_loss, 0.5 * np.mean(residual**2, axis=1),
+                               rtol=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), P=st.integers(1, 7), k=st.integers(0, 30),
+       eta0=st.floats(0.05, 1.5))
+def test_closed_form_equals_plain_matrix_iteration(seed, P, k, eta0):
+    kernel = _random_psd(seed, P)
+    y = np.random.default_rng(seed + 1).standard_normal(P)
+    residual = -y
+    for _ in range(k):
+        residual = residual - eta0 / P * kernel @ residual
+    closed = lin.gd_residual_closed_form(kernel, y, eta0, [k])[0]
+    np.testing.assert_allclose(closed, residual, rtol=1e-8, atol=1e-10)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), P=st.integers(1, 6), s=st.floats(0.0, 20.0))
+def test_gradient_flow_residual_solves_its_ode(seed, P, s):
+    kernel = _random_psd(seed, P)
+    y = np.random.default_rng(seed + 1).standard_normal(P)
+    h = 1e-5
+    r_minus, r_mid, r_plus = lin.gradient_flow_residual(kernel, y, [s + h, s + 2 * h,
+                                                                    s + 3 * h])
+    derivative = (r_plus - r_minus) / (2 * h)
+    np.testing.assert_allclose(derivative, -kernel @ r_mid / P, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(lin.gradient_flow_residual(kernel, y, [0.0])[0], -y)
 
 
 def test_gradient_descent_converges_to_gradient_flow_at_first_order(setup):
     data, p0 = setup
-    K0 = lin.tangent_kernel(p0, data.x_train)
-    flow = lin.gradient_flow_residual(K0, data.y_train, [20.0])[0]
-    errs = [np.abs(lin.gd_residual_closed_form(K0, data.y_train, h, [int(20 / h)])[0] - flow).max()
-            for h in (1.0, 0.5, 0.25)]
-    assert 1.8 < errs[0] / errs[1] < 2.2 and 1.8 < errs[1] / errs[2] < 2.2
+    kernel0 = lin.tangent_kernel(p0, data.x_train)
+    flow = lin.gradient_flow_residual(kernel0, data.y_train, [20.0])[0]
+    errors = [np.abs(lin.gd_residual_closed_form(kernel0, data.y_train, h,
+                                                 [int(20 / h)])[0] - flow).max()
+              for h in (1.0, 0.5, 0.25)]
+    # next-order term of eq. (pre-gd-vs-flow): the ratio is 2 (1 + O(eta0 lambda))
+    assert 1.8 < errors[0] / errors[1] < 2.2 and 1.8 < errors[1] / errors[2] < 2.2
+
+
+def test_observed_divergence_threshold_brackets_the_stability_limit(setup):
+    """Simulated GD (parameters, no eigen-decomposition) against 2/lambda_max."""
+    data, p0 = setup
+    limit = lin.stability_limit(lin.tangent_kernel(p0, data.x_train))
+
+    def growth(eta0):
+        run = lin.train(data, p0, alpha=1.0, eta0=eta0, steps=1500,
+                        checkpoints=[0, 1500], model="linearised")
+        return run.train_loss[-1] / run.train_loss[0]
+
+    assert growth(0.97 * limit) < 1 < 1e6 < growth(1.03 * limit)
+
+
+def test_stability_limit_is_two_over_the_largest_eigenvalue_by_power_iteration():
+    kernel = _random_psd(3, 6)
+    vector = np.ones(6)
+    for _ in range(500):
+        vector = kernel @ vector / 6
+        vector /= np.linalg.norm(vector)
+    top = vector @ kernel @ vector / 6
+    assert lin.stability_limit(kernel) == pytest.approx(2 / top, rel=1e-9)
+
+
+# ----------------------------------------------------------------- training
+def test_network_gradient_step_matches_finite_difference_of_the_loss(setup):
+    """A flipped sign or a dropped alpha/P in the gradient changes the first step."""
+    data, p0 = setup
+    alpha, eta0 = 2.0, 0.5
+    theta0 = p0.flat()
+    eps = 1e-6
+    gradient = np.array([
+        (_loss(data, p0, theta0 + eps * e, alpha) - _loss(data, p0, theta0 - eps * e,
+                                                          alpha)) / (2 * eps)
+        for e in np.eye(theta0.size)])
+    theta1 = theta0 - eta0 / alpha**2 * gradient
+    run = lin.train(data, p0, alpha=alpha, eta0=eta0, steps=1, checkpoints=[1])
+    # finite-difference error O(eps^2) on the gradient: a few 1e-9 relative
+    assert run.train_loss[-1] == pytest.approx(_loss(data, p0, theta1, alpha), rel=1e-7)
+    moved = np.linalg.norm(theta1 - theta0) / np.linalg.norm(theta0)
+    assert run.weight_change[-1] == pytest.approx(moved, rel=1e-6)
 
 
 def test_weight_movement_and_linearisation_gap_shrink_like_one_over_alpha(setup):
@@ -58,9 +177,22 @@ def test_weight_movement_and_linearisation_gap_shrink_like_one_over_alpha(setup)
 
 def test_linearised_predictions_do_not_depend_on_alpha(setup):
     data, p0 = setup
-    a = lin.train(data, p0, alpha=1.0, eta0=1.0, steps=30, checkpoints=[30], model="linearised")
-    b = lin.train(data, p0, alpha=50.0, eta0=1.0, steps=30, checkpoints=[30], model="linearised")
+    a = lin.train(data, p0, alpha=1.0, eta0=1.0, steps=30, checkpoints=[30],
+                  model="linearised")
+    b = lin.train(data, p0, alpha=50.0, eta0=1.0, steps=30, checkpoints=[30],
+                  model="linearised")
     np.testing.assert_allclose(a.f_test, b.f_test, rtol=1e-10)
+
+
+def test_summarise_scaling_matches_lazy_scaling(setup):
+    data, p0 = setup
+    direct = lin.lazy_scaling(data, p0, [2.0, 8.0], eta0=1.0, steps=40)
+    runs = {a: lin.train(data, p0, alpha=a, eta0=1.0, steps=40) for a in (2.0, 8.0)}
+    linearised = lin.train(data, p0, alpha=1.0, eta0=1.0, steps=40,
+                           model="linearised")
+    summary = lin.summarise_scaling(runs, linearised)
+    np.testing.assert_allclose(summary.lin_gap, direct.lin_gap, rtol=1e-12)
+    np.testing.assert_allclose(summary.kernel_change, direct.kernel_change, rtol=1e-12)
 
 
 def test_fit_power_law_recovers_exponent():
@@ -71,27 +203,134 @@ def test_fit_power_law_recovers_exponent():
 def test_run_above_stability_limit_stops_with_a_message_naming_eta0(setup):
     data, p0 = setup
     limit = lin.stability_limit(lin.tangent_kernel(p0, data.x_train))
-    with pytest.raises(ld.DivergenceError, match=r"reduce eta0 = .*2/lambda_max\(K0/P\)"):
+    with pytest.raises(ld.DivergenceError,
+                       match=r"reduce eta0 = .*2/lambda_max\(K0/P\)"):
         lin.train(data, p0, alpha=1.0, eta0=5 * limit, steps=2000, model="linearised")
 
 
-def test_exercise_check_accepts_the_reference_solution():
-    assert check_linearised_residual(lambda K, y, eta0, k: lin.gd_residual_closed_form(K, y, eta0, [k])[0])
+def test_huge_eta0_is_reported_as_divergence(setup):
+    data, p0 = setup
+    with pytest.raises(ld.DivergenceError, match="reduce eta0 = 1e"):
+        lin.train(data, p0, alpha=1.0, eta0=1e300, steps=5)
 
 
+# ----------------------------------------------------------------- exercise checks
+def test_exercise_checks_accept_the_reference_answers():
+    assert check_best_constant_step(best_constant_step, verbose=False)
+    assert check_torch_tangent_kernel(torch_tangent_kernel, verbose=False)
+
+
+def test_best_constant_step_reference_minimises_the_slowest_rate():
+    eigenvalues = np.linalg.eigvalsh(_random_psd(7, 5) / 5)
+    step, rate = best_constant_step(_random_psd(7, 5))
+    grid = np.linspace(0.01, 2.0 / eigenvalues[-1], 100_001)
+    slowest = np.abs(1 - grid[:, None] * eigenvalues).max(axis=1)
+    assert step == pytest.approx(grid[slowest.argmin()], rel=1e-4)
+    assert rate == pytest.approx(slowest.min(), rel=1e-6)
+
+
+def _eig(kernel):
+    return np.linalg.eigvalsh(np.asarray(kernel) / len(kernel))
+
+
+WRONG_STEPS = {
+    "1/lambda_max": lambda K: (1 / _eig(K)[-1], 1 - _eig(K)[0] / _eig(K)[-1]),
+    "2/lambda_max": lambda K: (2 / _eig(K)[-1], best_constant_step(K)[1]),
+    "forgot 1/P": lambda K: (2 / (np.linalg.eigvalsh(K)[0] + np.linalg.eigvalsh(K)[-1]),
+                             best_constant_step(K)[1]),
+    "rate (kappa-1)/kappa": lambda K: (best_constant_step(K)[0],
+                                      1 - _eig(K)[0] / _eig(K)[-1]),
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_STEPS))
+def test_best_step_check_rejects_plausible_wrong_answers(name):
+    assert not check_best_constant_step(WRONG_STEPS[name], verbose=False)
+
+
+def _readout_only(W, a, x):
+    hidden = torch.tanh(x @ W.T) / a.numel() ** 0.5
+    return hidden @ hidden.T
+
+
+WRONG_KERNELS = {
+    "readout layer only": _readout_only,
+    "missing 1/N": lambda W, a, x: torch_tangent_kernel(W, a, x) * a.numel(),
+    "J^T J instead of J J^T": lambda W, a, x: torch_tangent_kernel(W, a, x)[:1],
+    "dropped the tanh derivative": lambda W, a, x: _readout_only(W, a, x)
+    + (x @ x.T) * (a**2).mean(),
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_KERNELS))
+def test_kernel_check_rejects_plausible_wrong_answers(name):
+    assert not check_torch_tangent_kernel(WRONG_KERNELS[name], verbose=False)
+
+
+def test_failed_check_reports_shapes_and_error_not_arrays(capsys):
+    result = check_torch_tangent_kernel(WRONG_KERNELS["missing 1/N"])
+    message = result.message
+    assert "shape (3, 3)" in message and "largest relative error" in message
+    assert "[" not in message.split("shape")[0]
+    assert "tensor(" not in capsys.readouterr().out
+
+
+def test_stub_is_reported_as_not_implemented():
+    def stub(kernel):
+        raise NotImplementedError("use the extreme eigenvalues")
+
+    result = check_best_constant_step(stub, verbose=False)
+    assert not result and "not implemented yet" in result.message
+
+
+# ----------------------------------------------------------------- bounds and errors
 @pytest.mark.parametrize("call, exc, match", [
     (lambda d, p: lin.init_params(0, 5), ValueError, "d must be an integer >= 1"),
     (lambda d, p: lin.init_params(3, -1), ValueError, "N must be an integer >= 1"),
+    (lambda d, p: lin.init_params(40_000, 40_000), ValueError,
+     r"N = 40000 and d = 40000 .* GiB; the limit is 2.0 GiB"),
     (lambda d, p: lin.make_teacher_data(10, 3, P_test=0), ValueError, "P_test must be"),
-    (lambda d, p: lin.train(d, p, alpha=0.0, eta0=1.0, steps=5), ValueError, "alpha must be > 0"),
-    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=-1.0, steps=5), ValueError, "eta0 must be > 0"),
-    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, model="kernel"), ValueError, "model must be one of"),
-    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, checkpoints=[9]), ValueError, "checkpoints must hold steps between 0 and 5"),
-    (lambda d, p: lin.train("data", p, alpha=1.0, eta0=1.0, steps=5), TypeError, "data must be a Dataset"),
-    (lambda d, p: lin.network_output(p, np.zeros((3, 7))), ValueError, r"x must have shape \(any, 4\)"),
-    (lambda d, p: lin.gd_residual_closed_form(np.eye(3), np.ones(4), 1.0, [1]), ValueError, r"y must have shape \(3\)"),
-    (lambda d, p: lin.gradient_flow_residual(np.eye(2), np.ones(2), [-1.0]), ValueError, "times must be >= 0"),
-    (lambda d, p: lin.fit_power_law([1.0, 2.0], [1.0, -1.0]), ValueError, "must be positive"),
+    (lambda d, p: lin.make_teacher_data(10**6, 3), ValueError,
+     "P must be an integer >= 1 and <= 100000"),
+    (lambda d, p: lin.train(d, p, alpha=0.0, eta0=1.0, steps=5), ValueError,
+     "alpha must be >= 0.001"),
+    (lambda d, p: lin.train(d, p, alpha=1e-300, eta0=1.0, steps=5), ValueError,
+     r"alpha must be >= 0.001 and <= 1e\+06; got 1e-300"),
+    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=-1.0, steps=5), ValueError,
+     "eta0 must be > 0"),
+    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=10**9), ValueError,
+     r"steps must be an integer >= 1 and <= 1e\+06; got 1000000000"),
+    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=1e9), TypeError,
+     "steps must be an integer"),
+    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, model="kernel"),
+     ValueError, "model must be one of"),
+    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, checkpoints=[9]),
+     ValueError, "checkpoints must hold steps between 0 and 5"),
+    (lambda d, p: lin.train("data", p, alpha=1.0, eta0=1.0, steps=5), TypeError,
+     "data must be a Dataset"),
+    (lambda d, p: lin.network_output(p, np.zeros((3, 7))), ValueError,
+     r"x must have shape \(any, 4\)"),
+    (lambda d, p: lin.tangent_kernel(p, np.zeros((60_000, 4))), ValueError,
+     r"x1: the 60000 x 60000 tangent kernel .* needs about 2[0-9]\.\d GiB; "
+     r"the limit is 2.0 GiB"),
+    (lambda d, p: lin.jacobian(p, np.zeros((10**6, 4))), ValueError,
+     r"x: the Jacobian of 1000000 inputs .* GiB"),
+    (lambda d, p: lin.gd_residual_closed_form(np.eye(3), np.ones(4), 1.0, [1]),
+     ValueError, r"y must have shape \(3\)"),
+    (lambda d, p: lin.gd_residual_closed_form(np.triu(np.ones((3, 3))), np.ones(3),
+                                              1.0, [1]),
+     ValueError, "kernel must be symmetric"),
+    (lambda d, p: lin.gradient_flow_residual(np.eye(2), np.ones(2), [-1.0]),
+     ValueError, "times must be >= 0"),
+    (lambda d, p: lin.stability_limit(np.zeros((2, 2))), ValueError,
+     "kernel must have a positive eigenvalue"),
+    (lambda d, p: lin.fit_power_law([1.0, 2.0], [1.0, -1.0]), ValueError,
+     "must be positive"),
+    (lambda d, p: lin.fit_power_law([2.0, 2.0, 2.0], [1.0, 2.0, 3.0]), ValueError,
+     "x must hold at least two distinct values; got all x = 2"),
+    (lambda d, p: lin.Dataset(np.full((3, 2), np.nan), np.zeros(3), np.zeros((2, 2)),
+                              np.zeros(2)),
+     ValueError, "x_train must contain only finite values"),
 ])
 def test_bad_arguments_raise_errors_that_name_them(setup, call, exc, match):
     data, p0 = setup

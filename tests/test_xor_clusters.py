@@ -1,55 +1,121 @@
-"""Tests for learning_dynamics.xor_clusters (chapter 4): closed forms, engine agreement, invariants."""
+"""Chapter 4 (XOR clusters): closed forms against simulation, invariants, bad inputs."""
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import learning_dynamics.xor_clusters as xc
-from learning_dynamics.exercises.xor_clusters import check_gram_step
+from learning_dynamics import xor_clusters as xc
+from learning_dynamics.exercises._answers.xor_clusters import gram_step, torch_gd_step
+from learning_dynamics.exercises.xor_clusters import (
+    check_gram_step,
+    check_torch_gd_step,
+)
+from learning_dynamics.statistics import rate
 
-SMALL = xc.XORConfig(n=20, p=400, m=10, signal=10.0, rho=0.2, eta=0.5, init_std=1e-6, n_test=40)
+SMALL = xc.XORConfig(n=20, p=400, m=10, signal=10.0, rho=0.2, eta=0.5, init_std=1e-6,
+                     n_test=40)
 
 
 @pytest.fixture(scope="module")
-def small_runs():
-    steps = [0, 1, 2, 5, 20]
-    return xc.run_xor(SMALL, [0, 1], steps), xc.run_xor(SMALL, [0, 1], steps, engine="direct")
+def small_run():
+    return xc.run_xor(SMALL, [0, 1], [0, 1, 2, 5, 20])
 
 
-def test_every_linear_classifier_scores_one_half():
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        v = rng.standard_normal(7) * rng.uniform(0.1, 30, size=7)
-        assert xc.linear_classifier_accuracy(v, mu_norm=rng.uniform(0.1, 50)) == pytest.approx(0.5, abs=1e-12)
+@pytest.mark.parametrize("v, bias", [([1.0, 0.3, 0.5], 0.0), ([0.05, -0.02, 1.0], 0.0),
+                                     ([0.0, 1.0, 0.0], 3.0), ([0.02, 0.03, 1.0], -0.7),
+                                     ([0.03, 0.01, 0.2], 0.4)])
+def test_linear_classifier_accuracy_matches_monte_carlo(v, bias):
+    cfg = xc.XORConfig(p=3, signal=30.0, n_test=40000)
+    data = xc.make_xor_data(cfg, seed=3)
+    exact = xc.linear_classifier_accuracy(v, cfg.mu_norm, bias=bias)
+    mc = np.mean(np.sign(data.X_test @ np.array(v) + bias) == data.y_test_clean)
+    assert abs(mc - exact) < 4 * np.sqrt(exact * (1 - exact) / cfg.n_test)  # 4 sigma
 
 
-def test_step1_margin_closed_form_has_the_three_halves():
-    assert xc.step1_margin_theory(10, 100, 20.0, 0.8) == pytest.approx(0.8 * 120 / 80)
-    assert xc.XORConfig().step1_margin == pytest.approx(0.08 * (20000 + 10 * np.sqrt(20000)) / 800)
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-3, 3), st.floats(-3, 3), st.floats(0.01, 50), st.floats(-80, 80))
+def test_linear_accuracy_is_one_half_without_bias_and_at_most_three_quarters(
+        v1, v2, mu_norm, bias):
+    v = [v1, v2, 1.0]
+    assert xc.linear_classifier_accuracy(v, mu_norm) == pytest.approx(0.5, abs=1e-12)
+    assert xc.linear_classifier_accuracy(v, mu_norm, bias=bias) <= 0.75 + 1e-12
 
 
-def test_gram_engine_matches_direct_p_dimensional_gd(small_runs):
-    gram, direct = small_runs
-    for name in ["train_loss", "mean_margin", "corr_linear", "even_odd", "cos_align", "delta", "w_plane"]:
-        np.testing.assert_allclose(getattr(gram, name), getattr(direct, name), rtol=1e-9, atol=1e-12, err_msg=name)
-    for name in ["train_acc", "test_clean", "test_noisy", "cluster_acc"]:
-        np.testing.assert_array_equal(getattr(gram, name), getattr(direct, name))
+def test_step1_margin_formula_matches_simulated_first_step():
+    # median over seeds of measured / predicted; a dropped or extra factor 1/2 is
+    # off by 2, the seed spread of the median is a few per cent
+    cfg = xc.XORConfig(n=40, p=8000, m=200, signal=10.0, eta=0.05, n_test=8)
+    run = xc.run_xor(cfg, range(8), [1])
+    predicted = xc.step1_margin_theory(cfg.n, cfg.p, cfg.mu_norm_sq, cfg.eta)
+    ratio = np.median(run.mean_margin[:, 0]) / predicted
+    assert 0.9 <= ratio <= 1.1
 
 
-def test_train_gram_and_train_direct_return_the_same_trajectory():
-    data = xc.make_xor_data(12, 300, signal=5.0, rho=0.1, n_test=20, seed=3)
-    W0 = xc.init_first_layer(6, 300, 1e-3, seed=4)
-    a, b = xc.train_gram(data, W0, eta=0.3, steps=[0, 3, 7]), xc.train_direct(data, W0, eta=0.3, steps=[0, 3, 7])
-    for name in ["Z_train", "Z_test", "w_plane", "w_norm", "loss"]:
-        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-13, err_msg=name)
+def test_pointwise_step1_margins_match_the_gram_prediction():
+    cfg = xc.XORConfig(n_test=8)
+    a = xc.output_weights(cfg.m)
+    ratios, corrs = [], []
+    for seed in range(6):
+        gram = xc.sample_gram(cfg, seed)
+        pre = xc.train_gram(gram, eta=cfg.eta, steps=[1]).pre_train[0]
+        measured = gram.y * (np.maximum(pre, 0) @ a)
+        predicted = xc.step1_margins(gram.gram, gram.y, cfg.eta)
+        ratios.append(np.median(measured / predicted))
+        corrs.append(np.corrcoef(measured, predicted)[0, 1])
+    assert 0.9 <= np.median(ratios) <= 1.1 and np.median(corrs) >= 0.9
 
 
-def test_gram_statistics_from_cached_noise_equal_those_of_the_materialised_data():
-    cfg = xc.XORConfig(n=8, p=50, m=4, signal=3.0, rho=0.25, eta=0.1, init_std=0.01, n_test=12)
-    st = xc._stats_from_seed(5, cfg)
-    rng = xc.make_rng(5)
-    data = xc.make_xor_data(8, 50, signal=3.0, rho=0.25, n_test=12, seed=rng)
-    ref = xc._stats_from_data(data, xc.init_first_layer(4, 50, 0.01, seed=rng))
-    for name in ["G", "Z0", "Kt", "Zt0", "X2", "W02", "w0n2", "y", "y_test_noisy"]:
-        np.testing.assert_allclose(getattr(st, name), getattr(ref, name), rtol=1e-10, atol=1e-10, err_msg=name)
+def test_step1_fit_rate_matches_the_imbalance_prediction():
+    # 60 draws: the predicted probability lies inside the measured Wilson interval
+    cfg = xc.XORConfig(n_test=4)
+    a = xc.output_weights(cfg.m)
+    fitted = []
+    for seed in range(60):
+        gram = xc.sample_gram(cfg, seed)
+        pre = xc.train_gram(gram, eta=cfg.eta, steps=[1]).pre_train[0]
+        fitted.append(np.all(gram.y * (np.maximum(pre, 0) @ a) > 0))
+    measured = rate(np.array(fitted))
+    assert measured.low <= xc.step1_fit_probability(cfg) <= measured.high
+
+
+def test_self_term_at_step1_is_the_memorisation_term():
+    # eq. (xor-step1-point): the self part of each margin is eta ||x_k||^2 / (8 n)
+    cfg = xc.XORConfig(n=60, p=20000, m=400, n_test=8)
+    gram = xc.sample_gram(cfg, 1)
+    trajectory = xc.train_gram(gram, eta=cfg.eta, steps=[1])
+    diag = xc.diagnostics(trajectory, gram)
+    predicted = cfg.eta * np.diag(gram.gram) / (8 * cfg.n)
+    self_mean = np.nanmean(diag["self_margin"][0])
+    assert self_mean == pytest.approx(predicted.mean(), rel=0.1)
+    flipped = gram.flipped.mean()
+    parts = diag["self_margin"][0] + diag["rest_margin"][0]  # flipped, clean means
+    total = flipped * parts[0] + (1 - flipped) * parts[1]
+    assert total == pytest.approx(diag["mean_margin"][0], rel=1e-12)
+
+
+def test_axis_imbalance_counts_labels_and_is_standard_normal_over_draws():
+    cluster = np.array([0, 0, 1, 2, 3, 3, 1])
+    y = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0, -1.0])
+    # axis 1: (+1 - 1) - (+1 - 1) = 0 over 4 points; axis 2: -1 - 0 over 3 points
+    np.testing.assert_allclose(xc.axis_imbalance(cluster, y), [0.0, -1 / np.sqrt(3)])
+    cfg = xc.XORConfig(m=2, n_test=4)
+    grams = [xc.sample_gram(cfg, s) for s in range(300)]
+    z = np.array([xc.axis_imbalance(g.cluster, g.y) for g in grams]).ravel()
+    assert abs(z.mean()) < 4 / np.sqrt(z.size) and abs(z.var() - 1) < 0.2
+
+
+def test_after_step_one_positive_neurons_take_mu1_and_negative_neurons_mu2():
+    cfg = xc.XORConfig(n_test=200)
+    run = xc.run_xor(cfg, [0, 1, 2], [1, 20])
+    assert np.all(np.abs(run.delta[:, 0]) < 0.15)       # no preference at t = 1
+    assert np.all(run.delta[:, 1] > 0.3)                # delta1, delta2 > 0 later
+    cos = run.cos_align[:, 1]                           # [seed, group, mu_k]
+    assert np.all(cos[:, 0, 0] > 2 * cos[:, 0, 1])      # J+ prefers mu1
+    assert np.all(cos[:, 1, 1] > 2 * cos[:, 1, 0])      # J- prefers mu2
+    assert np.all(run.corr_linear[:, 0] > 0.9)          # linear at t = 1
+    assert np.all(run.even_odd[:, 1] > 3 * run.even_odd[:, 0])
 
 
 def test_odd_part_of_network_is_exactly_linear():
@@ -61,72 +127,116 @@ def test_odd_part_of_network_is_exactly_linear():
 
 
 def test_first_step_makes_network_proportional_to_the_step_size():
-    cfg1, cfg2 = SMALL, xc.XORConfig(**{**SMALL.__dict__, "eta": 2 * SMALL.eta, "init_std": 1e-12})
-    cfg1 = xc.XORConfig(**{**SMALL.__dict__, "init_std": 1e-12})
+    cfg1 = SMALL.replace(init_std=1e-12)
+    cfg2 = cfg1.replace(eta=2 * SMALL.eta)
     r1, r2 = xc.run_xor(cfg1, [0], [1]), xc.run_xor(cfg2, [0], [1])
     assert r2.mean_margin[0, 0] == pytest.approx(2 * r1.mean_margin[0, 0], rel=1e-6)
     np.testing.assert_array_equal(r1.train_acc, r2.train_acc)
 
 
-def test_loss_starts_at_log2_and_decreases(small_runs):
-    gram, _ = small_runs
-    assert gram.train_loss[:, 0] == pytest.approx(np.log(2), abs=1e-3)
-    assert np.all(np.diff(gram.train_loss, axis=1) < 0)
+def test_loss_starts_at_log2_and_decreases_at_a_small_step():
+    run = xc.run_xor(SMALL.replace(eta=0.05), [0, 1, 2], [0, 1, 2, 5, 20, 50])
+    assert run.train_loss[:, 0] == pytest.approx(np.log(2), abs=1e-3)
+    assert np.all(np.diff(run.train_loss, axis=1) < 0)
 
 
 def test_data_labels_follow_xor_and_flip_rate():
-    data = xc.make_xor_data(4000, 10, signal=4.0, rho=0.2, n_test=8, seed=0)
+    cfg = xc.XORConfig(n=4000, p=10, signal=4.0, rho=0.2, n_test=8)
+    data = xc.make_xor_data(cfg, seed=0)
     np.testing.assert_array_equal(data.y_clean, np.where(data.cluster < 2, 1.0, -1.0))
     assert data.flipped.mean() == pytest.approx(0.2, abs=0.03)
     means = [data.X[data.cluster == k, :2].mean(axis=0) for k in range(4)]
     mu = data.mu_norm
     np.testing.assert_allclose(means, [[mu, 0], [-mu, 0], [0, mu], [0, -mu]], atol=0.15)
     assert np.bincount(data.cluster_test).tolist() == [2, 2, 2, 2]
+    noise_var = data.X[:, 2:].var()  # unit-variance noise off the signal plane
+    assert abs(noise_var - 1) < 4 * np.sqrt(2 / data.X[:, 2:].size)
 
 
 def test_decision_plane_is_odd_linear_for_a_single_neuron_pair():
     w_plane = np.array([[1.0, 0.0], [0.0, 1.0]])
     s, r, F = xc.decision_plane(w_plane, 2.0, extent=1.0, resolution=5)
     S, R = np.meshgrid(s, r)
-    np.testing.assert_allclose(F, (np.maximum(2 * S, 0) - np.maximum(2 * R, 0)) / np.sqrt(2))
+    expected = (np.maximum(2 * S, 0) - np.maximum(2 * R, 0)) / np.sqrt(2)
+    np.testing.assert_allclose(F, expected)
 
 
-def test_same_seed_gives_identical_runs():
+def test_same_seed_gives_identical_runs_and_other_seeds_differ():
     a, b = xc.run_xor(SMALL, [3], [0, 4]), xc.run_xor(SMALL, [3], [0, 4])
+    c = xc.run_xor(SMALL, [4], [0, 4])
     np.testing.assert_array_equal(a.train_loss, b.train_loss)
     np.testing.assert_array_equal(a.w_plane, b.w_plane)
+    assert not np.array_equal(a.w_plane, c.w_plane)
 
 
-def test_exercise_check_accepts_reference_and_reports_stub():
-    assert check_gram_step(xc.gram_step).passed
+def test_exercise_checks_accept_references_and_reject_plausible_mistakes():
+    assert check_gram_step(gram_step, verbose=False).passed
+    assert check_torch_gd_step(torch_gd_step, verbose=False).passed
 
-    def stub(C, Z0, G, y, a, eta):
+    def flipped_sign(C, Z0, G, y, a, eta):
+        return 2 * C - gram_step(C, Z0, G, y, a, eta)
+
+    def constant_weights(C, Z0, G, y, a, eta):  # g_i = 1/2 at every step
+        pre = Z0 + G @ C.T
+        step = (pre > 0) * (0.5 * y)[:, None]
+        return C + (eta / pre.shape[0]) * a[:, None] * step.T
+
+    def dropped_relu_derivative(C, Z0, G, y, a, eta):
+        return gram_step(C, Z0 + 1e6, G, y, a, eta)
+
+    def summed_loss(W, a, X, y, eta):
+        return torch_gd_step(W, a, X, y, eta * X.shape[0])
+
+    def stub(*args):
         raise NotImplementedError("use Z = Z0 + G C^T")
-    res = check_gram_step(stub)
-    assert not res.passed and "not implemented yet" in res.message
+
+    for wrong in (flipped_sign, constant_weights, dropped_relu_derivative):
+        result = check_gram_step(wrong, verbose=False)
+        assert not result.passed and "off by up to" in result.message
+    assert not check_torch_gd_step(summed_loss, verbose=False).passed
+    result = check_gram_step(stub, verbose=False)
+    assert not result.passed and "not implemented yet" in result.message
 
 
-def test_figures_and_explorer_figure_render(small_runs):
+def test_figures_and_explorer_figure_render(small_run):
     import matplotlib.pyplot as plt
-    gram, _ = small_runs
-    xc.plot_training_curves(gram)
-    xc.plot_decision_planes(gram, [0, 1])
-    xc.plot_alignment(gram)
-    xc.plot_linearity(gram)
-    xc.plot_controls({"a": gram})
-    xc.plot_seed_variability(gram)
+    xc.plot_training_curves(small_run)
+    xc.plot_decision_planes(small_run, [0, 1, 2, 20])
+    xc.plot_alignment(small_run)
+    xc.plot_linearity(small_run)
+    xc.plot_controls({"a": small_run})
+    xc.plot_self_rest(small_run)
+    xc.plot_seed_failures(small_run, 20)
+    xc.plot_step1_fit(small_run, np.array([0.1, -0.2]))
     xc.plot_margin_theory([0.1, 0.2], [[1, 1.1], [2, 2.1]], [1, 2])
+    xc.plot_phase_diagram([10, 20], [1, 2], np.eye(2), np.eye(2))
     xc.explorer_figure(n=12, p=200, m=6, steps=5)
     plt.close("all")
 
 
-_D = xc.make_xor_data(8, 20, signal=1.0, rho=0.1, n_test=8, seed=0)
-_W = xc.init_first_layer(4, 20, 0.1, seed=0)
+def test_huge_p_is_refused_by_the_explicit_engine_and_run_by_the_gram_engine():
+    cfg = xc.XORConfig(n=8, p=10**8, m=4, init_std=1e-9, n_test=4)
+    for call in (lambda: xc.make_xor_data(cfg), lambda: xc.init_first_layer(cfg),
+                 lambda: xc.run_xor(cfg, [0], [1], engine="direct")):
+        with pytest.raises(ValueError, match=r"p = 100000000 needs about .* GiB"):
+            call()
+    run = xc.run_xor(cfg, [0], [0, 1])
+    assert run.train_loss[0, 0] == pytest.approx(np.log(2), abs=1e-3)
+
+
+_C = xc.XORConfig(n=8, p=20, m=4, signal=1.0, rho=0.1, init_std=0.1, n_test=8)
+_D = xc.make_xor_data(_C, seed=0)
+_W = xc.init_first_layer(_C, seed=0)
+_NAN_X = _D.X.copy()
+_NAN_X[0, 0] = np.nan
 
 BAD = [
     (lambda: xc.XORConfig(rho=0.5), ValueError, "rho"),
     (lambda: xc.XORConfig(rho=-0.1), ValueError, "rho"),
-    (lambda: xc.XORConfig(p=1), ValueError, "p"),
+    (lambda: xc.XORConfig(p=2), ValueError, "p"),
+    (lambda: xc.XORConfig(p=1e8), TypeError, "p"),
+    (lambda: xc.XORConfig(p=10**13), ValueError, "p"),
+    (lambda: xc.XORConfig(n=10**5), ValueError, "n"),
     (lambda: xc.XORConfig(m=7), ValueError, "m must be even"),
     (lambda: xc.XORConfig(m=0), ValueError, "m"),
     (lambda: xc.XORConfig(eta=0.0), ValueError, "eta"),
@@ -134,24 +244,37 @@ BAD = [
     (lambda: xc.XORConfig(init_std=-1e-3), ValueError, "init_std"),
     (lambda: xc.XORConfig(n=2.5), TypeError, "n"),
     (lambda: xc.XORConfig(signal=-1.0), ValueError, "signal"),
+    (lambda: xc.XORConfig(n_test=10**6), ValueError, "n_test"),
+    (lambda: dataclasses.replace(_D, X=_NAN_X), ValueError, "X must contain only fin"),
+    (lambda: dataclasses.replace(_D, y=_D.y * 2), ValueError, "y must hold labels"),
     (lambda: xc.run_xor(SMALL, [0], [1], engine="fast"), ValueError, "engine"),
     (lambda: xc.run_xor(SMALL, [-1], [1]), ValueError, "seeds"),
+    (lambda: xc.run_xor(SMALL, [], [1]), ValueError, "seeds"),
     (lambda: xc.run_xor(SMALL, [0], [-2]), ValueError, "steps"),
+    (lambda: xc.run_xor(SMALL, [0], [10**6]), ValueError, "steps"),
     (lambda: xc.run_xor({"n": 10}, [0], [1]), TypeError, "config"),
-    (lambda: xc.train_gram(_D, _W[:, :10], eta=0.1, steps=[1]), ValueError, "W0"),
+    (lambda: xc.train_direct(_D, _W[:, :10], eta=0.1, steps=[1]), ValueError, "W0"),
     (lambda: xc.train_direct(_D, _W[:3], eta=0.1, steps=[1]), ValueError, "W0"),
-    (lambda: xc.train_gram(_D, _W, eta=-0.1, steps=[1]), ValueError, "eta"),
-    (lambda: xc.train_gram("data", _W, eta=0.1, steps=[1]), TypeError, "data"),
-    (lambda: xc.make_xor_data(8, 20, signal=1.0, rho=0.7), ValueError, "rho"),
-    (lambda: xc.gram_step(np.zeros((4, 8)), np.zeros((8, 3)), np.eye(8), np.ones(8), np.ones(4), 0.1), ValueError, "Z0"),
+    (lambda: xc.train_direct(_D, _W, eta=-0.1, steps=[1]), ValueError, "eta"),
+    (lambda: xc.train_gram(xc.gram_from_data(_D, _W), eta=1e300, steps=[1]), ValueError,
+     "eta"),
+    (lambda: xc.train_direct("data", _W, eta=0.1, steps=[1]), TypeError, "data"),
+    (lambda: xc.train_gram(_D, eta=0.1, steps=[1]), TypeError, "gram"),
+    (lambda: xc.make_xor_data({"n": 8}), TypeError, "config"),
+    (lambda: xc.sample_gram({"n": 8}, 0), TypeError, "config"),
     (lambda: xc.linear_classifier_accuracy([np.inf, 1.0], 1.0), ValueError, "v"),
+    (lambda: xc.linear_classifier_accuracy([0.0, 0.0], 1.0), ValueError, "v"),
+    (lambda: xc.linear_classifier_accuracy([1, 0], 1.0, bias="a"), TypeError, "bias"),
     (lambda: xc.decision_plane(np.ones((4, 3)), 1.0), ValueError, "w_plane"),
     (lambda: xc.step1_margin_theory(10, 100, 1.0, 0.0), ValueError, "eta"),
+    (lambda: xc.step1_margins(np.eye(3), np.ones(4), 0.1), ValueError, "y"),
+    (lambda: xc.step1_fit_threshold({"n": 3}), TypeError, "config"),
     (lambda: xc.output_weights(5), ValueError, "m"),
 ]
 
 
-@pytest.mark.parametrize("call, exc, name", BAD, ids=[f"bad{i}-{b[2].split()[0]}" for i, b in enumerate(BAD)])
+@pytest.mark.parametrize("call, exc, name", BAD,
+                         ids=[f"bad{i}-{b[2].split()[0]}" for i, b in enumerate(BAD)])
 def test_bad_inputs_raise_errors_naming_the_argument(call, exc, name):
     with pytest.raises(exc, match=name):
         call()

@@ -3,8 +3,8 @@
 Conventions (see the contributor notes): opaque white background so figures stay
 readable in dark mode, the Okabe–Ito colour-blind-safe palette, theory drawn as
 dashed black lines over coloured simulation, readable font sizes, and every
-figure shown through :func:`show_figure`, which refuses figures without a title,
-axis labels or alt text.
+figure shown through :func:`show_figure`, which refuses figures without a title
+or axis labels and emits a 2x PNG that MyST-NB turns into a numbered figure.
 """
 from __future__ import annotations
 
@@ -17,12 +17,17 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 
 __all__ = [
+    "CSS_DPI",
+    "SAVE_DPI",
+    "PNG_KEYS",
     "PALETTE",
     "THEORY_STYLE",
     "use_book_style",
     "new_figure",
     "show_figure",
     "figure_html",
+    "figure_png",
+    "smallest_tick_font",
     "log_time_axis",
 ]
 
@@ -69,10 +74,16 @@ def use_book_style() -> None:
     mpl.rcParams.update(_RC)
 
 
-def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0, **kwargs: Any):
-    """Create a figure in the book's style; returns ``(fig, axes)`` like ``plt.subplots``."""
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4,
+               height: float = 4.0, **kwargs: Any):
+    """Create a figure in the book's style; return ``(fig, axes)`` as ``plt.subplots``.
+
+    Keep ``width`` at 6.4-7 inches and at most two panels per row: at ``CSS_DPI`` the
+    figure is then shown at its natural size on a 1280-px page, tick labels >= 10 px.
+    """
     with mpl.rc_context(_RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), constrained_layout=True, **kwargs)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
+                                 constrained_layout=True, **kwargs)
     fig.patch.set_facecolor("white")
     fig.patch.set_alpha(1.0)
     return fig, axes
@@ -85,68 +96,130 @@ def _check_readable(fig) -> None:
             continue  # hidden axes and colorbars carry their own label
         if not (ax.get_xlabel().strip() and ax.get_ylabel().strip()):
             raise ValueError(
-                f"figure axes {i} ('{ax.get_title()}') needs both an x and a y label with units; "
+                f"figure axes {i} ('{ax.get_title()}') needs both an x and a y label "
+                "with units; "
                 f"got x={ax.get_xlabel()!r}, y={ax.get_ylabel()!r}")
         if not (ax.get_title().strip() or has_suptitle):
-            raise ValueError(f"figure axes {i} needs a title (ax.set_title or fig.suptitle)")
+            raise ValueError(f"figure axes {i} needs a title "
+                             "(ax.set_title or fig.suptitle)")
+
+
+#: CSS pixels per inch at which a figure is shown: a 6.4-inch figure is 640 px wide.
+CSS_DPI = 100
+#: Resolution of the PNG a figure is saved as: twice ``CSS_DPI``, sharp on
+#: high-density screens and when zoomed.
+SAVE_DPI = 2 * CSS_DPI
+#: PNG text keys that record how the image was made, read by the browser test
+#: (``tests/test_browser.py``) to compute the rendered size of tick labels.
+PNG_KEYS = {"dpi": "ld:save-dpi", "css_dpi": "ld:css-dpi", "tick_pt": "ld:min-tick-pt"}
+
+
+def smallest_tick_font(fig) -> float:
+    """Smallest font size (points) of the tick labels on the figure's visible axes."""
+    sizes = []
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.axison:
+            continue
+        labels = ax.get_xticklabels(which="both") + ax.get_yticklabels(which="both")
+        sizes += [t.get_fontsize() for t in labels if t.get_visible()]
+    if not sizes:
+        return float(_RC["xtick.labelsize"])
+    return float(min(sizes))
+
+
+def figure_png(fig) -> tuple[bytes, int]:
+    """Save ``fig`` as a PNG at ``SAVE_DPI``; return the bytes and its CSS width.
+
+    The PNG's text chunks record ``SAVE_DPI``, ``CSS_DPI`` and the smallest tick-label
+    size in points (keys ``PNG_KEYS``), so that a browser test can compute the size at
+    which the tick labels are rendered from the image's natural and displayed widths.
+    """
+    metadata = {PNG_KEYS["dpi"]: str(SAVE_DPI), PNG_KEYS["css_dpi"]: str(CSS_DPI),
+                PNG_KEYS["tick_pt"]: f"{smallest_tick_font(fig):g}", "Software": None}
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=SAVE_DPI, facecolor="white", transparent=False,
+                metadata=metadata)
+    css_width = int(round(fig.get_figwidth() * CSS_DPI))
+    return buf.getvalue(), css_width
 
 
 def figure_html(fig, alt: str, caption: str | None = None) -> str:
-    """Return an HTML ``<figure>`` holding ``fig`` as an inline PNG with ``alt`` text."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", facecolor="white", transparent=False)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    """Return an HTML ``<figure>`` holding ``fig`` as an inline PNG with ``alt`` text.
+
+    For pages outside the book (e.g. an exported report); the book's chapters use
+    :func:`show_figure` and MyST figure metadata instead.
+    """
+    png, css_width = figure_png(fig)
+    data = base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (f'<figure class="ld-figure" style="margin:0 0 1em 0">'
-            f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
+            f'<img src="data:image/png;base64,{data}" width="{css_width}" '
+            f'alt="{html.escape(alt, quote=True)}" '
             f'style="max-width:100%;height:auto;background:white"/>{cap}</figure>')
 
 
 class _Figure:
-    """Display object: HTML figure with alt text, PNG and plain-text fallbacks."""
+    """Display object: a 2x PNG shown at its natural CSS width, and a text fallback."""
 
-    def __init__(self, fig, alt: str, caption: str | None):
-        self._html = figure_html(fig, alt, caption)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", facecolor="white", transparent=False)
-        self._png = buf.getvalue()
-        self._text = f"[figure] {alt}" + (f"\n{caption}" if caption else "")
+    def __init__(self, fig, alt: str | None):
+        self._png, self._width = figure_png(fig)
+        self._text = f"[figure] {alt}" if alt else "[figure]"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self._html, "image/png": self._png, "text/plain": self._text}
+        data = {"image/png": self._png, "text/plain": self._text}
+        return data, {"image/png": {"width": self._width}}
 
 
-def show_figure(fig, alt: str, caption: str | None = None, *, check: bool = True):
-    """Display ``fig`` with alt text (and an optional caption), then close it.
+_CAPTION_MOVED = (
+    "show_figure no longer takes a caption: put it in the cell metadata, "
+    '"mystnb": {"figure": {"name": "fig-<tag>-<slug>", "caption": "..."}, '
+    '"image": {"alt": "..."}}, and refer to it with {numref}`fig-<tag>-<slug>` '
+    "(see CONTRIBUTING.md)")
 
-    The figure is emitted as an HTML ``<figure>`` whose ``<img>`` carries ``alt``,
-    so screen readers and the built book get a description instead of a file name.
+
+def show_figure(fig, alt: str | None = None, caption=None, *, check: bool = True):
+    """Display ``fig`` as a 2x PNG at its natural size, then close it.
+
+    In the book, the figure cell's metadata makes it a numbered MyST figure::
+
+        "mystnb": {"figure": {"name": "fig-pre-scaling",
+                              "caption": "... $\\alpha$ ..."},
+                   "image": {"alt": "what the figure shows, in words"}}
+
+    MyST-NB wraps the PNG in ``<figure id="fig-pre-scaling">`` with the rendered
+    caption and the alt text; the chapter refers to it with ``{numref}``.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
         The figure to show.
-    alt : str
-        What the figure shows, in words (at least 20 characters).
-    caption : str, optional
-        A sentence telling the reader what to see.
+    alt : str, optional
+        What the figure shows, in words (at least 20 characters).  The book takes
+        the alt text from the cell metadata; given here, it is also the plain-text
+        fallback shown where images are not rendered.
+    caption : None
+        No longer accepted: a caption raises ``TypeError`` (it belongs in the cell
+        metadata, where MyST renders its maths).
     check : bool
         Refuse figures whose axes lack labels or a title.
 
     Returns
     -------
     None
-        The figure is displayed with ``IPython.display.display``.
+        The figure is displayed with ``IPython.display.display``: ``image/png``
+        saved at ``SAVE_DPI`` with ``width`` metadata of its CSS width, and
+        ``text/plain``.
     """
     from IPython.display import display
 
-    if not isinstance(alt, str) or len(alt.strip()) < 20:
-        raise ValueError(f"alt must describe the figure in words (at least 20 characters); got {alt!r}")
-    if caption is not None and not isinstance(caption, str):
-        raise TypeError(f"caption must be a string or None; got {type(caption).__name__}")
+    if caption is not None:
+        raise TypeError(_CAPTION_MOVED)
+    if alt is not None and (not isinstance(alt, str) or len(alt.strip()) < 20):
+        raise ValueError("alt must describe the figure in words (at least 20 "
+                         f"characters); got {alt!r}")
     if check:
         _check_readable(fig)
-    obj = _Figure(fig, alt, caption)
+    obj = _Figure(fig, alt)
     plt.close(fig)
     display(obj)
 

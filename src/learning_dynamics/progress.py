@@ -4,6 +4,7 @@ Set ``LEARNING_DYNAMICS_PROGRESS=0`` to silence them; the test-suite, the book
 build and the benchmark do so, because a progress bar in a built page is a dead
 widget.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,11 +17,18 @@ T = TypeVar("T")
 
 def progress_enabled() -> bool:
     """Whether progress bars are shown (``LEARNING_DYNAMICS_PROGRESS`` is not ``0``)."""
-    return os.environ.get("LEARNING_DYNAMICS_PROGRESS", "1").strip().lower() not in {"0", "false", "no", "off"}
+    return os.environ.get("LEARNING_DYNAMICS_PROGRESS", "1").strip().lower() not in {
+        "0",
+        "false",
+        "no",
+        "off",
+    }
 
 
-def progress(iterable: Iterable[T], *, total: int | None = None, desc: str | None = None) -> Iterator[T] | Iterable[T]:
-    """Wrap ``iterable`` in a ``tqdm.auto`` bar, or return it unchanged when bars are off."""
+def progress(
+    iterable: Iterable[T], *, total: int | None = None, desc: str | None = None
+) -> Iterator[T] | Iterable[T]:
+    """Wrap ``iterable`` in a ``tqdm.auto`` bar; unchanged when bars are off."""
     if not progress_enabled():
         return iterable
     from tqdm.auto import tqdm

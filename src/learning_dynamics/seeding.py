@@ -1,9 +1,10 @@
 """One place where randomness is seeded.
 
-Every random draw in the book goes through a generator
-made by :func:`make_rng` (a ``numpy.random.Generator``; torch draws are seeded from it), so the same
-seed gives the same numbers on every run and every machine.
+Every random draw in the book goes through a generator made by :func:`make_rng`
+(a ``numpy.random.Generator``; torch draws are seeded from it), so the same seed
+gives the same numbers on every run and every machine.
 """
+
 from __future__ import annotations
 
 import random
@@ -17,12 +18,13 @@ __all__ = ["seed_everything", "make_rng"]
 
 
 def seed_everything(seed: int) -> np.random.Generator:
-    """Seed Python's ``random``, numpy's legacy global state and torch; return a generator.
+    """Seed Python's ``random``, numpy's global state and torch; return a generator.
 
     Parameters
     ----------
     seed : int
-        Non-negative integer.
+        Integer in ``[0, 2**64 - 1]`` (torch takes 64-bit seeds).  It is checked
+        before anything is seeded, so a rejected seed leaves every generator as it was.
 
     Returns
     -------

@@ -6,6 +6,7 @@ value, tolerance, pass/fail) and shows them with :func:`verification_table`; the
 table's plain-text form is stable (fixed significant digits), so the determinism
 test can compare two fresh runs of a chapter line by line.
 """
+
 from __future__ import annotations
 
 import html
@@ -51,18 +52,25 @@ class _Table:
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(c.claim)}</td><td>{_fmt(c.measured)}</td>"
-            f"<td>{html.escape(c.tolerance)}</td><td>{'✓' if c.passed else '✗ FAILED'}</td></tr>"
-            for c in self.claims)
-        return ("<table><thead><tr><th>claim</th><th>measured</th><th>tolerance</th><th>holds</th></tr>"
-                f"</thead><tbody>{rows}</tbody></table>")
+            f"<td>{html.escape(c.tolerance)}</td>"
+            f"<td>{'✓' if c.passed else '✗ FAILED'}</td></tr>"
+            for c in self.claims
+        )
+        return (
+            "<table><thead><tr><th>claim</th><th>measured</th><th>tolerance</th><th>holds</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table>"
+        )
 
     def __repr__(self) -> str:
-        return "\n".join(f"{c.claim} | {_fmt(c.measured)} | {c.tolerance} | {'ok' if c.passed else 'FAILED'}"
-                         for c in self.claims)
+        return "\n".join(
+            f"{c.claim} | {_fmt(c.measured)} | {c.tolerance} | "
+            f"{'ok' if c.passed else 'FAILED'}"
+            for c in self.claims
+        )
 
 
 def verification_table(claims: Iterable[Claim]):
-    """Return a displayable table of claims (HTML in the book, stable text elsewhere)."""
+    """A displayable table of claims (HTML in the book, stable text otherwise)."""
     claims = list(claims)
     if not claims:
         raise ValueError("claims must hold at least one Claim; got none")

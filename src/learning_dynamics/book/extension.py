@@ -9,6 +9,11 @@
   "Identifier 'THEBE_JS_URL' has already been declared").
 * Removes the ``solution-end`` marker that sphinx-exercise leaves behind when the
   student edition hides solutions.
+* Launch buttons (the rocket icon) only where the notebook runs there: on
+  chapters, with Colab opening the chapter's plain-Markdown copy in ``colab/``
+  (``python -m learning_dynamics.book.colab``); none on other pages, and none in
+  the student edition (``hide_solutions``), whose buttons would open the full
+  notebooks of the repository.
 * Silences progress bars in the kernels that execute the chapters (a bar in a
   built page would be a dead widget).
 """
@@ -17,6 +22,8 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+
+from .cache import setup_cache
 
 MATHJAX_ENTRY = "mathjax/tex-mml-chtml.js"
 
@@ -43,8 +50,10 @@ def _copy_mathjax(app, exception) -> None:
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     seen, unique = set(), []
     for js in context.get("script_files", []):
-        filename = str(getattr(js, "filename", js) or "")  # None and "" both mean "inline"
-        key = (filename, tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+        # None and "" both mean "inline"
+        filename = str(getattr(js, "filename", js) or "")
+        attributes = getattr(js, "attributes", {}).items()
+        key = (filename, tuple(sorted((k, str(v)) for k, v in attributes)))
         if key not in seen:
             seen.add(key)
             unique.append(js)
@@ -52,7 +61,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def _drop_hidden_solution_gates(app, doctree) -> None:
-    """With ``hide_solutions`` sphinx-exercise drops ``solution-start`` but leaves ``solution-end``."""
+    """With ``hide_solutions`` sphinx-exercise drops ``solution-start``, not the end."""
     if not getattr(app.config, "hide_solutions", False):
         return
     from sphinx_exercise.nodes import solution_end_node
@@ -61,11 +70,32 @@ def _drop_hidden_solution_gates(app, doctree) -> None:
         node.parent.remove(node)
 
 
+LAUNCH_PAGES = "chapters/"
+COLAB_DIR = "colab"
+
+
+def _launch_buttons(app, pagename, templatename, context, doctree) -> None:
+    buttons = context.get("header_buttons") or []
+    for group in [b for b in buttons if b.get("label") == "launch-buttons"]:
+        student = getattr(app.config, "hide_solutions", False)
+        if student or not pagename.startswith(LAUNCH_PAGES):
+            buttons.remove(group)
+            continue
+        suffix = f"/{pagename}.ipynb"
+        for button in group.get("buttons", []):
+            url = button.get("url", "")
+            if "colab.research.google.com" in url and url.endswith(suffix):
+                name = pagename.rsplit("/", 1)[-1]
+                button["url"] = f"{url[: -len(suffix)]}/{COLAB_DIR}/{name}.ipynb"
+
+
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
-    mathjax_source()  # fail early, with an ImportError naming the package, if it is missing
+    mathjax_source()  # fail early, with an ImportError naming the package if missing
+    setup_cache(app)  # execution cache keyed on package source and versions
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _dedupe_scripts)
+    app.connect("html-page-context", _launch_buttons, priority=600)  # after the theme's
     app.connect("doctree-read", _drop_hidden_solution_gates)
     return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,10 +1,22 @@
-"""The student edition: notebooks with exercise stubs and an HTML build with solutions hidden.
+"""The student edition: notebooks with exercise stubs and no solutions, and their HTML.
 
-The source notebooks in ``chapters/`` stay the single source of truth. A coding
-exercise's solution is a code cell tagged ``solution`` that holds one function
-with a docstring and a ``# hint: ...`` line; the student edition replaces its body
-by ``raise NotImplementedError(hint)``, so the self-check in the next cell prints
-"not implemented yet — <hint>" until the student writes the function.
+The source notebooks in ``chapters/`` stay the single source of truth. In the
+student copy
+
+* a coding exercise's solution (a code cell tagged ``solution`` holding one
+  function with a docstring and a ``# hint: ...`` line) becomes a stub whose body
+  is ``raise NotImplementedError(hint)``, so the self-check in the next cell
+  prints "not implemented yet — <hint>" until the student writes the function;
+* written solutions (``{solution}`` blocks) are removed, and so is everything
+  between ``{solution-start}`` and ``{solution-end}`` except the stub and its
+  self-check, and every code cell that follows a solution up to the next
+  Markdown cell (those cells check the solution's claim and print its numbers);
+* the HTML is built with ``hide_solutions``, without launch buttons (they would
+  open the full notebooks of the repository) and without repository buttons.
+
+``solution_fragments`` lists the removed text, and ``tests/test_student_edition.py``
+scans every file the edition produces for it. The package's reference answers
+(``learning_dynamics/exercises/_answers/``) are never documented or copied.
 
 Run from the repository root::
 
@@ -13,6 +25,7 @@ Run from the repository root::
 which writes ``student/chapters/*.ipynb`` and builds ``student/_build/html``
 (``--no-html`` skips the build).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +37,23 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Exercise", "make_stub", "find_exercises", "student_notebook", "write_student_edition", "main"]
+from .solutions import (
+    code_body,
+    code_fragments,
+    prose_fragments,
+    strip_markdown,
+)
+
+__all__ = [
+    "Exercise",
+    "make_stub",
+    "find_exercises",
+    "student_notebook",
+    "solution_fragments",
+    "answer_fragments",
+    "write_student_edition",
+    "main",
+]
 
 SOLUTION_TAG = "solution"
 STUB_TAG = "exercise-stub"
@@ -67,56 +96,134 @@ def _parse_solution(source: str) -> tuple[ast.FunctionDef, str]:
     tree = ast.parse(source)
     funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     if len(funcs) != 1:
-        raise ValueError(f"a solution cell must define exactly one top-level function; found {len(funcs)}")
-    hints = [line.split("# hint:", 1)[1].strip() for line in source.splitlines() if "# hint:" in line]
+        raise ValueError(
+            "a solution cell must define exactly one top-level function; "
+            f"found {len(funcs)}"
+        )
+    hints = [
+        line.split("# hint:", 1)[1].strip()
+        for line in source.splitlines()
+        if "# hint:" in line
+    ]
     if not hints:
         raise ValueError(f"solution of {funcs[0].name}() has no '# hint: ...' line")
     return funcs[0], hints[0]
 
 
 def make_stub(source: str) -> str:
-    """Replace the body of the solution's function by ``raise NotImplementedError(hint)``.
+    """Replace the solution function's body by ``raise NotImplementedError(hint)``.
 
     The signature, the docstring and the hint comment are kept.
     """
     fn, hint = _parse_solution(source)
     lines = source.splitlines()
     first = fn.body[0]
-    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+    has_doc = (
+        isinstance(first, ast.Expr)
+        and isinstance(getattr(first, "value", None), ast.Constant)
         and isinstance(first.value.value, str)
+    )
     keep_until = first.end_lineno if has_doc else fn.body[0].lineno - 1
-    head = lines[: keep_until]
+    head = lines[:keep_until]
     indent = " " * (first.col_offset)
-    body = [f"{indent}# hint: {hint}",
-            f"{indent}# Your code here; delete the line below when you are done.",
-            f"{indent}raise NotImplementedError({hint!r})"]
+    body = [
+        f"{indent}# hint: {hint}",
+        f"{indent}# Your code here; delete the line below when you are done.",
+        f"{indent}raise NotImplementedError({hint!r})",
+    ]
     return "\n".join(head + body)
 
 
 def find_exercises(nb: dict) -> list[Exercise]:
-    """All coding exercises (solution cell + following check cell) of a notebook dict."""
+    """All coding exercises (solution cell + following check cell) of a notebook."""
     cells = nb["cells"]
     found = []
     for i, cell in enumerate(cells):
-        if cell["cell_type"] == "code" and SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
-            j = next((k for k in range(i + 1, len(cells)) if cells[k]["cell_type"] == "code"), None)
+        if cell["cell_type"] == "code" and SOLUTION_TAG in cell.get("metadata", {}).get(
+            "tags", []
+        ):
+            j = next(
+                (
+                    k
+                    for k in range(i + 1, len(cells))
+                    if cells[k]["cell_type"] == "code"
+                ),
+                None,
+            )
             if j is None:
                 raise ValueError(f"solution cell {i} has no self-check cell after it")
             fn, hint = _parse_solution(_source(cell))
-            found.append(Exercise(i, j, _source(cell), _source(cells[j]), fn.name, hint))
+            found.append(
+                Exercise(i, j, _source(cell), _source(cells[j]), fn.name, hint)
+            )
     return found
 
 
+def _strip_cells(nb: dict) -> tuple[list[dict], list[str], list[str]]:
+    """Cells without solutions, plus the removed prose and the removed code.
+
+    Removed: written solutions, everything inside solution gates except the
+    stub and its self-check, and the code cells that follow a solution (they
+    check its claim, and print its numbers) up to the next Markdown cell.
+    """
+    checks = {ex.check_index for ex in find_exercises(nb)}
+    cells, prose, code, gated, after = [], [], [], False, False
+    for index, cell in enumerate(nb["cells"]):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] == "markdown":
+            stripped = strip_markdown(_source(cell), gated=gated)
+            gated, after = stripped.gated, stripped.after_solution
+            prose.append(stripped.removed)
+            if stripped.kept.strip():
+                kept = stripped.kept.splitlines(keepends=True)
+                cells.append({**cell, "source": kept})
+        elif SOLUTION_TAG in tags:
+            code.append(code_body(_source(cell)))
+            stub = {
+                **cell,
+                "source": make_stub(_source(cell)),
+                "outputs": [],
+                "execution_count": None,
+            }
+            tags = [t for t in tags if t != SOLUTION_TAG] + [STUB_TAG]
+            stub["metadata"] = {**cell["metadata"], "tags": tags}
+            cells.append(stub)
+        elif index in checks:
+            cells.append(cell)
+        elif gated or after:
+            code.append(_source(cell))
+        else:
+            cells.append(cell)
+    return cells, prose, code
+
+
 def student_notebook(nb: dict) -> dict:
-    """Return a copy of ``nb`` with every solution cell replaced by its stub."""
+    """A copy of ``nb`` with stubs for coding solutions and no written solutions."""
     out = copy.deepcopy(nb)
-    for ex in find_exercises(nb):
-        cell = out["cells"][ex.cell_index]
-        cell["source"] = make_stub(ex.solution)
-        tags = [t for t in cell["metadata"].get("tags", []) if t != SOLUTION_TAG]
-        cell["metadata"]["tags"] = tags + [STUB_TAG]
-        cell["outputs"], cell["execution_count"] = [], None
+    out["cells"] = copy.deepcopy(_strip_cells(nb)[0])
     return out
+
+
+def solution_fragments(nb: dict) -> list[str]:
+    """Pieces of solution text (prose runs, code lines) no student file may hold."""
+    cells, prose, code = _strip_cells(nb)
+    fragments = [f for text in prose for f in prose_fragments(text)]
+    fragments += [f for source in code for f in code_fragments(source)]
+    # Text that the chapter also shows outside its solutions is not a solution.
+    visible = " ".join(" ".join(_source(c).split()) for c in cells)
+    return sorted(f for f in set(fragments) if f not in visible)
+
+
+def answer_fragments(package_dir: Path) -> list[str]:
+    """Code lines of the reference answers in ``exercises/_answers`` (if any)."""
+    fragments = []
+    for path in sorted((Path(package_dir) / "exercises" / "_answers").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            source = ast.get_source_segment(path.read_text(encoding="utf-8"), func)
+            if source and func.body:
+                fragments += code_fragments(code_body(source))
+    return sorted(set(fragments))
 
 
 BOOK_FILES = ("_toc.yml", "intro.md", "references.bib")
@@ -129,13 +236,19 @@ def _student_config(root: Path, out: Path) -> Path:
     config = yaml.safe_load((root / "_config.yml").read_text())
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
     config["title"] = f"{config.get('title', 'Book')} (student edition)"
+    # Launch and repository buttons would open the full notebooks, solutions included.
+    config.pop("launch_buttons", None)
+    html = config.setdefault("html", {})
+    html.update(
+        use_repository_button=False, use_issues_button=False, use_edit_page_button=False
+    )
     path = out / "_config.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
 def write_student_edition(root: Path, out: Path, *, html: bool = True) -> list[Path]:
-    """Write a student copy of the book to ``out`` and, if ``html``, build ``out/_build/html``.
+    """Write a student copy of the book to ``out``; if ``html``, build its HTML.
 
     ``out`` holds the book's pages, the student notebooks (``out/chapters``) and a
     configuration with ``hide_solutions: true``, so the HTML shows the stubs and no
@@ -153,12 +266,21 @@ def write_student_edition(root: Path, out: Path, *, html: bool = True) -> list[P
     for path in sorted((root / "chapters").glob("*.ipynb")):
         nb = json.loads(path.read_text())
         target = out / "chapters" / path.name
-        target.write_text(json.dumps(student_notebook(nb), indent=1, ensure_ascii=False) + "\n")
+        target.write_text(
+            json.dumps(student_notebook(nb), indent=1, ensure_ascii=False) + "\n"
+        )
         written.append(target)
     _student_config(root, out)
     if html:
         exe = Path(sys.executable).parent / "jupyter-book"
-        cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(out), "-W", "-n", "--keep-going"]
+        cmd = [
+            str(exe) if exe.exists() else "jupyter-book",
+            "build",
+            str(out),
+            "-W",
+            "-n",
+            "--keep-going",
+        ]
         subprocess.run(cmd, check=True)
     return written
 
@@ -166,13 +288,22 @@ def write_student_edition(root: Path, out: Path, *, html: bool = True) -> list[P
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=".", help="repository root (default: .)")
-    parser.add_argument("--out", default="student", help="output folder (default: student)")
-    parser.add_argument("--no-html", action="store_true", help="only write the student notebooks")
+    parser.add_argument(
+        "--out", default="student", help="output folder (default: student)"
+    )
+    parser.add_argument(
+        "--no-html", action="store_true", help="only write the student notebooks"
+    )
     args = parser.parse_args(argv)
-    written = write_student_edition(Path(args.root), Path(args.out), html=not args.no_html)
+    written = write_student_edition(
+        Path(args.root), Path(args.out), html=not args.no_html
+    )
     print(f"student notebooks: {', '.join(str(p) for p in written)}")
     if not args.no_html:
-        print(f"student HTML: {Path(args.out).resolve() / '_build' / 'html' / 'index.html'}")
+        print(
+            "student HTML: "
+            f"{Path(args.out).resolve() / '_build' / 'html' / 'index.html'}"
+        )
     return 0
 
 

@@ -1,28 +1,116 @@
-"""Self-checks for the exercises of chapter 2 (deep linear networks)."""
+"""Self-checks for the coding exercises of chapter 2 (deep linear networks).
+
+Each check calls the student's function on random inputs, compares it with the reference
+answer and reports the shapes and the largest error on failure.
+"""
 from __future__ import annotations
 
 from typing import Callable
 
 import numpy as np
 
-from ..deep_linear import half_time, tree_level_spectrum
-from ._core import CheckResult, run_check
+from ..device import single_threaded
+from ._core import CheckResult
 
-__all__ = ["check_half_time", "check_tree_spectrum"]
-
-
-def check_half_time(student_fn: Callable, *, verbose: bool = True) -> CheckResult:
-    """Check ``student_fn(s, a0, tau)`` returns the half-time of eq. (dl-half-time) for one mode."""
-    cases = [((s, a0, tau), {}, float(half_time(s, a0, tau)[0]))
-             for s, a0, tau in [(2.0, 1e-3, 1.0), (np.sqrt(7), 1e-6, 0.5), (150.0, 1e-20, 400.0)]]
-    return run_check("half-time", student_fn, cases, rtol=1e-9, verbose=verbose)
+__all__ = ["check_tree_covariance", "check_torch_mse"]
 
 
-def check_tree_spectrum(student_fn: Callable, *, verbose: bool = True) -> CheckResult:
-    """Check ``student_fn(branching, depth, flip_prob)`` returns the level eigenvalues ``lambda_0..lambda_D``.
+def _run(name: str, student_fn: Callable, cases, *, rtol: float, atol: float,
+         verbose: bool) -> CheckResult:
+    """Compare ``student_fn`` with the reference; report shapes and the largest
+    error."""
+    if not callable(student_fn):
+        raise TypeError(
+            f"student_fn must be a function; got {type(student_fn).__name__}"
+        )
+    result = None
+    for k, (args, expected) in enumerate(cases, start=1):
+        try:
+            got = np.asarray(student_fn(*args), dtype=float)
+        except NotImplementedError as exc:
+            result = CheckResult(False, f"✗ {name}: not implemented yet — {exc}")
+            break
+        except (
+            Exception
+        ) as exc:  # a student's bug: report it, do not crash the notebook
+            result = CheckResult(
+                False, f"✗ {name}: case {k} raised {type(exc).__name__}: {exc}"
+            )
+            break
+        if got.shape != expected.shape:
+            result = CheckResult(
+                False,
+                f"✗ {name}: case {k} returned shape {got.shape}, "
+                f"expected {expected.shape}.",
+            )
+            break
+        error = np.abs(got - expected)
+        if not np.all(error <= atol + rtol * np.abs(expected)):
+            where = tuple(
+                int(i) for i in np.unravel_index(np.argmax(error), error.shape)
+            )
+            result = CheckResult(
+                False,
+                f"✗ {name}: case {k} (shape {got.shape}) differs by up "
+                f"to {error.max():.3g} at index {where} (rtol {rtol:g}).",
+            )
+            break
+    if result is None:
+        result = CheckResult(
+            True, f"✓ {name}: all {len(cases)} cases match the reference."
+        )
+    if verbose:
+        print(result.message)
+    return result
 
-    The reference is eq. (dl-tree-spectrum), root level first.
+
+def check_tree_covariance(student_fn: Callable, *, verbose: bool = True) -> CheckResult:
+    """Check ``student_fn(branching, depth, flip_prob)`` returns ``C``, eq.
+    (dl-tree-cov).
+
+    Cases: random trees (branching 2-4, depth 1-3, flip probability in (0, 0.4)).
     """
-    cases = [((B, D, eps), {}, tree_level_spectrum(B, D, eps)[0])
-             for B, D, eps in [(2, 3, 0.15), (4, 3, 0.05), (3, 2, 0.2), (2, 5, 0.1)]]
-    return run_check("tree level spectrum", student_fn, cases, rtol=1e-9, verbose=verbose)
+    from ._answers.deep_linear import tree_covariance
+
+    rng = np.random.default_rng(2024)
+    cases = [((2, 3, 0.15), tree_covariance(2, 3, 0.15))]
+    for _ in range(4):
+        args = (
+            int(rng.integers(2, 5)),
+            int(rng.integers(1, 4)),
+            float(rng.uniform(0.02, 0.4)),
+        )
+        cases.append((args, tree_covariance(*args)))
+    return _run(
+        "tree covariance", student_fn, cases, rtol=1e-10, atol=1e-12, verbose=verbose
+    )
+
+
+def check_torch_mse(student_fn: Callable, *, verbose: bool = True) -> CheckResult:
+    """Check ``student_fn(y, w1, w2, lr, epochs)`` trains like ``nn.MSELoss`` + SGD.
+
+    Cases: random targets and small random starts of several shapes; the function must
+    return the final ``(W1, W2)`` as numpy arrays.
+    """
+    from ._answers.deep_linear import train_torch_mse
+
+    rng = np.random.default_rng(7)
+    cases = []
+    for n_out, n_items, hidden, lr, epochs in [(5, 3, 4, 2.0, 20), (7, 4, 6, 5.0, 15),
+                                               (3, 6, 2, 1.0, 30)]:
+        y = rng.standard_normal((n_out, n_items))
+        w1 = 0.3 * rng.standard_normal((hidden, n_items))
+        w2 = 0.3 * rng.standard_normal((n_out, hidden))
+        expected = np.concatenate(
+            [m.ravel() for m in train_torch_mse(y, w1, w2, lr, epochs)]
+        )
+        cases.append(((y, w1, w2, lr, epochs), expected))
+
+    def flattened(*args):
+        first, second = student_fn(*args)
+        return np.concatenate([np.asarray(first, dtype=float).ravel(),
+                               np.asarray(second, dtype=float).ravel()])
+
+    with single_threaded():  # tiny tensors: one thread avoids contention
+        return _run("PyTorch MSELoss training", flattened, cases, rtol=1e-8, atol=1e-10,
+                    verbose=verbose)

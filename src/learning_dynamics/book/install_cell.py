@@ -1,0 +1,154 @@
+"""The first cell of every chapter: install the helper package where it is missing.
+
+The cell is hidden in the book (tag ``remove-cell``) and does nothing where
+``learning_dynamics`` is importable (the repository's ``.venv``, Binder). On Colab
+it installs the package from this repository at the release tag
+``v<version>`` (the version in ``pyproject.toml``), never from a moving branch, and
+pins ``torch`` to the build already installed, so pip never replaces Colab's
+CUDA-enabled PyTorch. Where no PyTorch is installed it takes the CPU wheel.
+
+The same command also marks each reference-solution code cell (tag ``solution``)
+``jupyter.source_hidden``, so JupyterLab shows it collapsed, like the book's
+dropdowns. Rewrite cell 0 of every chapter (after merging chapters, or after a
+version bump)::
+
+    python -m learning_dynamics.book.install_cell
+
+``--check`` only reports chapters that differ and exits 1 if any do.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+__all__ = ["release_tag", "repository_url", "install_source", "install_cell", "main"]
+
+TAG = "remove-cell"
+SOLUTION_TAG = "solution"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+_TEMPLATE = '''\
+# Not in the repository's environment (e.g. on Colab)? Install the book's helper
+# package, at the release this notebook belongs to. An installed PyTorch (Colab's
+# CUDA build) is kept as it is; where there is none, the CPU wheel is installed.
+import importlib.metadata
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("learning_dynamics") is None:
+    repository = "{url}"
+    release = "{tag}"  # a tag, not a branch: the code this notebook was written for
+    pip = [sys.executable, "-m", "pip", "install", "-q",
+           f"learning-dynamics @ git+{{repository}}@{{release}}"]
+    try:
+        pip.append("torch==" + importlib.metadata.version("torch"))
+    except importlib.metadata.PackageNotFoundError:
+        pip += ["--extra-index-url", "{cpu}"]
+    subprocess.run(pip, check=True)'''
+
+
+def release_tag(root: Path) -> str:
+    """``v`` + the version in ``pyproject.toml``."""
+    text = (Path(root) / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^version\s*=\s*"([^"]+)"', text, flags=re.M)
+    if not match:
+        raise ValueError("pyproject.toml has no [project] version")
+    return f"v{match.group(1)}"
+
+
+def repository_url(root: Path) -> str:
+    """The repository URL set once in ``_config.yml``."""
+    import yaml
+
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
+    url = (config.get("repository") or {}).get("url", "")
+    if not url.startswith("https://"):
+        raise ValueError(f"_config.yml must set repository.url; got {url!r}")
+    return url.rstrip("/")
+
+
+def install_source(root: Path) -> str:
+    """Source of the install cell for this repository and release."""
+    return _TEMPLATE.format(url=repository_url(root), tag=release_tag(root),
+                            cpu=CPU_INDEX)
+
+
+def install_cell(root: Path) -> dict:
+    """The install cell as a notebook cell dict (hidden in the book)."""
+    source = install_source(root)
+    # Hidden in the book (tag) and collapsed in JupyterLab (source_hidden).
+    metadata = {"jupyter": {"source_hidden": True}, "tags": [TAG]}
+    return {"cell_type": "code", "execution_count": None, "metadata": metadata,
+            "outputs": [], "source": source.splitlines(keepends=True)}
+
+
+def _with_id(cell: dict, cell_id: str | None) -> dict:
+    """``cell`` with ``id`` in nbformat's key order (the id is kept)."""
+    if cell_id is None:
+        return cell
+    keys = ["cell_type", "execution_count", "id", "metadata", "outputs", "source"]
+    return {key: (cell_id if key == "id" else cell[key]) for key in keys}
+
+
+def _is_install_cell(cell: dict) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return cell["cell_type"] == "code" and TAG in tags
+
+
+def _hide_solution_code(nb: dict) -> bool:
+    """Mark solution code cells ``source_hidden``; True if anything changed."""
+    changed = False
+    for cell in nb["cells"]:
+        metadata = cell.get("metadata", {})
+        if cell["cell_type"] == "code" and SOLUTION_TAG in metadata.get("tags", []):
+            jupyter = metadata.setdefault("jupyter", {})
+            changed |= jupyter.get("source_hidden") is not True
+            jupyter["source_hidden"] = True
+    return changed
+
+
+def apply(root: Path, *, check: bool = False) -> list[Path]:
+    """Rewrite (or, with ``check``, only compare) cell 0 and the solution cells.
+
+    Returns the chapters that differed.
+    """
+    root = Path(root)
+    cell, changed = install_cell(root), []
+    for path in sorted((root / "chapters").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        first = nb["cells"][0] if nb["cells"] else None
+        current = first is not None and (
+            {k: v for k, v in first.items() if k != "id"} == cell)
+        hidden = _hide_solution_code(nb)
+        if current and not hidden:
+            continue
+        changed.append(path)
+        if check:
+            continue
+        if current:
+            pass
+        elif first is not None and _is_install_cell(first):
+            nb["cells"][0] = _with_id(cell, first.get("id"))
+        else:
+            nb["cells"].insert(0, cell)
+        text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        path.write_text(text, encoding="utf-8")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    parser.add_argument("--check", action="store_true",
+                        help="only report; exit 1 if stale")
+    args = parser.parse_args(argv)
+    changed = apply(Path(args.root), check=args.check)
+    verb = "differ" if args.check else "rewritten"
+    print(f"install cell {verb}: " + (", ".join(p.name for p in changed) or "none"))
+    return 1 if (args.check and changed) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

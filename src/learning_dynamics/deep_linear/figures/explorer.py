@@ -1,0 +1,146 @@
+"""The interactive explorer of chapter 2 (deep linear networks).
+
+:func:`explorer` returns an ipywidgets panel that re-trains a network on the toy data
+and redraws its mode strengths over the theory: eq. (dl-sigmoid) with the effective
+initial strength of eq. (dl-u0-comp) for a random two-layer start, eq. (dl-depth-ode)
+for a balanced start at any depth. Modes beyond the hidden width cannot be learned
+and are predicted to stay at zero.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...plotting import new_figure
+from ...validation import check_choice, check_float, check_int
+from .. import data as dl_data
+from .. import theory
+from ..train import init_weights, train
+from .plots import plot_modes
+
+__all__ = ["explorer_figure", "explorer"]
+
+
+def _theory_curves(t, svd, weights0, start: str, init_scale: float, hidden: int,
+                   n_layers: int):
+    """Predicted strengths, or None for a random start deeper than two layers."""
+    s = svd.s
+    learnable = np.arange(s.size) < hidden  # a width-N network learns at most N modes
+    if start == "balanced":
+        u0 = np.full(s.size, init_scale)
+    elif n_layers == 3:
+        u0 = np.maximum(
+            theory.effective_initial_strength(weights0, svd, orthogonalise=True), 1e-300
+        )
+    elif n_layers == 2:
+        u0 = np.diag(svd.u.T @ weights0[0] @ svd.v)
+        return theory.shallow_mode_strength(t, s, u0)
+    else:
+        return None
+    curves = np.zeros((t.size, s.size))
+    u0 = np.minimum(u0, 0.99 * s)
+    curves[:, learnable] = theory.integrate_mode_ode(t, s[learnable], u0[learnable],
+                                                     n_layers=n_layers)
+    return curves
+
+
+def _explorer_run(
+    init_scale: float, eta: float, hidden: int, n_layers: int, start: str
+):
+    data = dl_data.toy_data()
+    svd = dl_data.data_svd(data)
+    weights0 = init_weights(data, hidden=hidden, n_layers=n_layers, init=start,
+                            scale=init_scale, seed=0)
+    u0_time = np.full(svd.s.size, max(min(init_scale, 0.1), 1e-12))
+    if start == "random":
+        u0_time = np.full(svd.s.size, min(init_scale ** (n_layers - 1)
+                                          * hidden ** ((n_layers - 2) / 2), 0.1))
+    t_end = 1.6 * float(np.max(theory.deep_half_time(
+        svd.s, np.minimum(u0_time, 0.49 * svd.s), n_layers=n_layers)))
+    steps = int(min(max(math.ceil(t_end / eta), 10), 2000))
+    record = np.unique(np.linspace(0, steps, min(steps, 200) + 1).astype(int))
+    history = train(data, n_layers=n_layers, eta=eta, steps=steps, weights0=weights0,
+                    hidden=hidden, record=record, prediction_rows=[0])
+    return history, _theory_curves(history.t, svd, weights0, start, init_scale, hidden,
+                                   n_layers)
+
+
+def explorer_figure(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 16,
+                    n_layers: int = 3, start: str = "random"):
+    """The explorer's figure: toy-data mode strengths (colour) over the theory (dashed).
+
+    Parameters
+    ----------
+    init_scale : float
+        Weight standard deviation (``start="random"``) or initial mode strength
+        (``"balanced"``).
+    eta : float
+        Learning rate = Euler step in units of ``tau``; below the stability limit of
+        eq. (dl-stability).
+    hidden : int
+        Hidden width ``N`` (a balanced start needs ``N >= 4``, the rank of the data).
+    n_layers : int
+        Layers of units ``N_l`` (3 = ``W2 W1``).
+    start : {"random", "balanced"}
+        Random Gaussian start or the decoupled balanced start.
+    """
+    init_scale = check_float("init_scale", init_scale, minimum=1e-8, maximum=0.3)
+    eta = check_float("eta", eta, minimum=1e-4, maximum=0.3)
+    hidden = check_int("hidden", hidden, minimum=1, maximum=256)
+    n_layers = check_int("n_layers", n_layers, minimum=2, maximum=6)
+    start = check_choice("start", start, ("random", "balanced"))
+    if start == "balanced" and n_layers > 2 and hidden < 4:
+        raise ValueError(
+            f"hidden must be >= 4 (the rank of the toy data) for a balanced "
+            f"start; got {hidden}"
+        )
+    history, curves = _explorer_run(init_scale, eta, hidden, n_layers, start)
+    note = "" if curves is not None else " (no theory for a random deep start)"
+    fig, ax = new_figure(width=6.8, height=4.0)
+    plot_modes(history, curves, ax=ax,
+               title=f"$N_l = {n_layers}$, $N = {hidden}$, $\\eta = {eta:g}$, "
+                     f"{start} start {init_scale:g}{note}")
+    return fig
+
+
+def explorer(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 16,
+             n_layers: int = 3, start: str = "random"):
+    """Sliders for scale, learning rate, width, depth and start; redraws the figure."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    plt.close(explorer_figure(init_scale, eta, hidden, n_layers, start))  # validates
+    w_scale = widgets.FloatLogSlider(
+        value=init_scale, base=10, min=-5, max=-1, step=0.25, description="init scale"
+    )
+    w_eta = widgets.FloatLogSlider(value=eta, base=10, min=-2.5, max=-0.7, step=0.1,
+                                   description="eta")
+    w_hidden = widgets.IntSlider(
+        value=hidden, min=1, max=64, step=1, description="width N"
+    )
+    w_depth = widgets.IntSlider(
+        value=n_layers, min=2, max=5, step=1, description="layers N_l"
+    )
+    w_start = widgets.ToggleButtons(options=["random", "balanced"], value=start,
+                                    description="start")
+    out = widgets.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            try:
+                fig = explorer_figure(w_scale.value, w_eta.value, w_hidden.value,
+                                      w_depth.value, w_start.value)
+            except ValueError as exc:  # e.g. eta above the stability limit
+                print(exc)
+                return
+            display(fig)
+            plt.close(fig)
+
+    for widget in (w_scale, w_eta, w_hidden, w_depth, w_start):
+        widget.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([w_scale, w_eta, w_hidden]),
+                         widgets.HBox([w_depth, w_start]), out])

@@ -1,0 +1,101 @@
+"""Closed forms of the linearised model (chapter 1).
+
+The linearised model ``f_lin = alpha J0 (theta - theta0)`` trained by gradient descent
+with ``eta = eta0 / alpha**2`` is a linear recursion for the training residuals,
+solved through the eigen-decomposition of ``K0 / P``: eq. (pre-lin-closed-form), its
+gradient-flow limit, eq. (pre-gd-vs-flow), and its stability limit,
+eq. (pre-stability).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_array, check_float, check_times
+
+__all__ = ["gd_residual_closed_form", "gradient_flow_residual", "stability_limit"]
+
+
+def _check_kernel(kernel) -> np.ndarray:
+    """A square, symmetric kernel matrix (symmetric to 1e-8 of its largest entry)."""
+    kernel = check_array("kernel", kernel, ndim=2)
+    P = kernel.shape[0]
+    if kernel.shape != (P, P):
+        raise ValueError(f"kernel must be square; got shape {kernel.shape}")
+    scale = max(float(np.abs(kernel).max()), 1e-300)
+    asymmetry = float(np.abs(kernel - kernel.T).max()) / scale
+    if asymmetry > 1e-8:
+        raise ValueError("kernel must be symmetric; got a relative asymmetry "
+                         f"max|K - K^T| / max|K| = {asymmetry:.2g} (accepted: <= 1e-8)")
+    return kernel
+
+
+def _kernel_modes(kernel: np.ndarray, y: np.ndarray):
+    """Eigenvalues of ``K0 / P`` and the targets' coordinates on its eigenvectors."""
+    eigenvalues, eigenvectors = np.linalg.eigh(kernel / kernel.shape[0])
+    return eigenvalues, eigenvectors, eigenvectors.T @ y
+
+
+def gd_residual_closed_form(kernel: np.ndarray, y: np.ndarray, eta0: float,
+                            steps) -> np.ndarray:
+    """Training residuals ``f_k - y`` of the linearised model after ``k`` GD steps.
+
+    Eq. (pre-lin-closed-form): ``r_k = -(I - eta0 K0 / P)**k y`` with ``r_0 = -y``
+    (the centred model starts at zero), evaluated through the eigen-decomposition of
+    the ``P x P`` kernel.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (P, P)
+        Initial tangent kernel on the training inputs (symmetric, PSD).
+    y : ndarray, shape (P,)
+        Targets.
+    eta0 : float
+        Step size in the alpha-independent units of eq. (pre-function-gd).
+    steps : int or sequence of int
+        Step counts ``k``.
+
+    Returns
+    -------
+    ndarray, shape (len(steps), P)
+    """
+    kernel = _check_kernel(kernel)
+    y = check_array("y", y, shape=(kernel.shape[0],))
+    eta0 = check_float("eta0", eta0, minimum=0.0, min_inclusive=False)
+    steps = check_times("steps", steps)
+    eigenvalues, eigenvectors, coords = _kernel_modes(kernel, y)
+    with np.errstate(over="ignore"):
+        factors = (1.0 - eta0 * eigenvalues)[None, :] ** steps[:, None]
+    return -(factors * coords[None, :]) @ eigenvectors.T
+
+
+def gradient_flow_residual(kernel: np.ndarray, y: np.ndarray, times) -> np.ndarray:
+    """Training residuals of the linearised model under gradient flow.
+
+    ``r(t) = -exp(-t K0 / P) y``, eq. (pre-gd-vs-flow), with ``t`` in units of
+    ``eta0`` steps (``t = k * eta0``).
+
+    Returns
+    -------
+    ndarray, shape (len(times), P)
+    """
+    kernel = _check_kernel(kernel)
+    y = check_array("y", y, shape=(kernel.shape[0],))
+    times = check_array("times", np.atleast_1d(times), ndim=1)
+    if np.any(times < 0):
+        raise ValueError(f"times must be >= 0; got min {times.min():g}")
+    eigenvalues, eigenvectors, coords = _kernel_modes(kernel, y)
+    decay = np.exp(-times[:, None] * eigenvalues[None, :])
+    return -(decay * coords[None, :]) @ eigenvectors.T
+
+
+def stability_limit(kernel: np.ndarray) -> float:
+    """Largest stable ``eta0`` of the linearised dynamics, eq. (pre-stability).
+
+    ``2 / lambda_max(K0 / P)``: above it the residual along the top eigenvector of
+    the kernel is multiplied by ``|1 - eta0 lambda_max| > 1`` at every step.
+    """
+    kernel = _check_kernel(kernel)
+    top = float(np.linalg.eigvalsh(kernel / kernel.shape[0])[-1])
+    if top <= 0:
+        raise ValueError(f"kernel must have a positive eigenvalue; got largest {top:g}")
+    return 2.0 / top

@@ -1,0 +1,188 @@
+"""Closed forms of chapter 4: the network, linear classifiers on XOR, the first step.
+
+The network is ``f(x) = sum_j a_j relu(<w_j, x>)`` with no biases and a fixed second
+layer ``a_j = +-1/sqrt(m)``.  Its odd part is exactly linear, eq. (xor-odd-even), and
+every bias-free linear classifier scores exactly 1/2 on XOR clusters,
+eq. (xor-linear-half); with a bias at most 3/4.
+"""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+
+from ..validation import check_array, check_float, check_int
+from .data import XORConfig
+
+__all__ = [
+    "output_weights",
+    "network_output",
+    "linear_classifier_accuracy",
+    "step1_margin_theory",
+    "decision_plane",
+    "step1_margins",
+    "axis_imbalance",
+    "step1_fit_threshold",
+    "step1_fit_probability",
+]
+
+
+def _phi(z: float) -> float:
+    """Standard normal distribution function."""
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def second_layer(m: int) -> np.ndarray:
+    """``+1/sqrt(m)`` for the first ``m/2`` neurons, ``-1/sqrt(m)`` for the rest.
+
+    Internal: ``m`` is trusted (it comes from a validated configuration).
+    """
+    return np.where(np.arange(m) < m // 2, 1.0, -1.0) / math.sqrt(m)
+
+
+def output_weights(m: int) -> np.ndarray:
+    """Fixed second layer: ``+1/sqrt(m)`` on ``J_+``, ``-1/sqrt(m)`` on ``J_-``."""
+    m = check_int("m", m, minimum=2)
+    if m % 2:
+        raise ValueError(f"m must be even; got {m}")
+    return second_layer(m)
+
+
+def network_output(W, a, X) -> np.ndarray:
+    """``f(x) = sum_j a_j relu(<w_j, x>)`` for each row of ``X``."""
+    W = check_array("W", W, ndim=2)
+    a = check_array("a", a, shape=(W.shape[0],))
+    X = check_array("X", X, ndim=2, shape=(None, W.shape[1]))
+    return np.maximum(X @ W.T, 0.0) @ a
+
+
+def linear_classifier_accuracy(v, mu_norm: float, bias: float = 0.0) -> float:
+    """Exact clean accuracy of ``sign(<v, x> + b)`` on XOR, eq. (xor-linear-bias).
+
+    With ``mu1 = ||mu|| e1``, ``mu2 = ||mu|| e2`` and ``c_k = ||mu|| v_k / ||v||``,
+    ``beta = b / ||v||``, the accuracy is
+    ``[Phi(beta + c1) + Phi(beta - c1) + Phi(-beta - c2) + Phi(-beta + c2)] / 4``:
+    exactly 1/2 when ``b = 0`` and never above 3/4.
+
+    Parameters
+    ----------
+    v : array_like (p,)
+        Direction, ``p >= 2``, not zero.
+    mu_norm : float
+        ``||mu||``.
+    bias : float
+        ``b``.
+    """
+    v = check_array("v", v, ndim=1)
+    mu_norm = check_float("mu_norm", mu_norm, minimum=0.0)
+    bias = check_float("bias", bias)
+    if v.size < 2:
+        raise ValueError(f"v must have at least 2 entries (p >= 2); got {v.size}")
+    v_norm = float(np.linalg.norm(v))
+    if v_norm == 0:
+        raise ValueError("v must not be the zero vector")
+    c1, c2 = mu_norm * v[0] / v_norm, mu_norm * v[1] / v_norm
+    beta = bias / v_norm
+    # label +1 on +-mu1: P(<v,x> + b > 0); label -1 on +-mu2: P(<v,x> + b < 0)
+    per_cluster = [_phi(beta + c1), _phi(beta - c1), _phi(-beta - c2), _phi(-beta + c2)]
+    return float(np.mean(per_cluster))
+
+
+def step1_margin_theory(n: int, p: int, mu_norm_sq: float, eta: float) -> float:
+    """Mean training margin after one GD step from a tiny init, eq. (xor-step1-margin).
+
+    ``eta (p + ||mu||^2) / (8 n)``: a factor 1/2 from the logistic gradient at zero,
+    1/2 from the fraction of neurons active on a point, 1/2 from the half of the
+    neurons whose output sign matches the label, and ``a_j^2 = 1/m`` summed over ``m``.
+    """
+    n = check_int("n", n, minimum=1)
+    p = check_int("p", p, minimum=2)
+    mu_norm_sq = check_float("mu_norm_sq", mu_norm_sq, minimum=0.0)
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    return eta * (p + mu_norm_sq) / (8.0 * n)
+
+
+def decision_plane(w_plane, mu_norm: float, extent: float = 2.0, resolution: int = 81):
+    """Network output on the plane ``u = s mu1 + r mu2``, ``|s|, |r| <= extent``.
+
+    Returns ``(s, r, F)`` with ``F[i, k] = f(s_k mu1 + r_i mu2)``; uses
+    ``<w_j, mu_k> = ||mu|| w_plane[j, k]`` and the second layer of
+    :func:`output_weights`.
+    """
+    w_plane = check_array("w_plane", w_plane, ndim=2, shape=(None, 2))
+    mu_norm = check_float("mu_norm", mu_norm, minimum=0.0, min_inclusive=False)
+    extent = check_float("extent", extent, minimum=0.0, min_inclusive=False)
+    resolution = check_int("resolution", resolution, minimum=3, maximum=1001)
+    a = output_weights(w_plane.shape[0])
+    s = np.linspace(-extent, extent, resolution)
+    S, R = np.meshgrid(s, s)
+    pre = mu_norm * (S[..., None] * w_plane[:, 0] + R[..., None] * w_plane[:, 1])
+    return s, s, np.maximum(pre, 0.0) @ a
+
+
+def step1_margins(gram, y, eta: float) -> np.ndarray:
+    """Predicted margins after one step from a tiny init, eq. (xor-step1-point).
+
+    ``y_k f(x_k) ~ eta / (8 n) * y_k (G y)_k`` with ``G = X X^T``: the self term
+    ``||x_k||^2`` plus the leave-one-out linear score
+    ``y_k <sum_{i != k} y_i x_i, x_k>``.
+
+    Parameters
+    ----------
+    gram : array_like (n, n)
+        ``X X^T``.
+    y : array_like (n,)
+        Training labels in {-1, +1}.
+    eta : float
+        Step size.
+    """
+    gram = check_array("gram", gram, ndim=2)
+    n = gram.shape[0]
+    gram = check_array("gram", gram, shape=(n, n))
+    y = check_array("y", y, shape=(n,))
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    return eta / (8.0 * n) * y * (gram @ y)
+
+
+def axis_imbalance(cluster, y) -> np.ndarray:
+    """Label-weighted imbalance ``z_k = D_k / sqrt(N_k)`` of the clusters on each axis.
+
+    ``D_1 = sum_{+mu1} y_i - sum_{-mu1} y_i`` over the ``N_1`` training points on the
+    ``mu1`` axis (likewise ``D_2``); approximately ``N(0, 1)`` over draws,
+    eq. (xor-step1-fail).
+
+    Returns
+    -------
+    ndarray (2,)
+    """
+    cluster = check_array("cluster", cluster, ndim=1, dtype=np.int64)
+    y = check_array("y", y, shape=(cluster.size,))
+    z = np.zeros(2)
+    for axis in range(2):
+        on_axis = cluster // 2 == axis
+        sign = np.where(cluster % 2 == 0, 1.0, -1.0)
+        count = max(int(on_axis.sum()), 1)
+        z[axis] = np.sum((sign * y)[on_axis]) / math.sqrt(count)
+    return z
+
+
+def step1_fit_threshold(config: XORConfig) -> float:
+    """Imbalance ``z*`` above which step 1 misfits a point, eq. (xor-step1-fail).
+
+    ``z* = (p + ||mu||^2 - e sqrt(n p)) / (||mu||^2 sqrt(n / 2))``, with ``e`` the
+    expected largest of the ``n/4`` endangered points' standard Gaussian noise
+    cross terms (Blom's approximation).
+    """
+    if not isinstance(config, XORConfig):
+        raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
+    endangered = max(config.n / 4, 1.0)
+    largest = NormalDist().inv_cdf((endangered - 0.375) / (endangered + 0.25))
+    self_term = config.p + config.mu_norm_sq - largest * math.sqrt(config.n * config.p)
+    return self_term / (max(config.mu_norm_sq, 1e-300) * math.sqrt(config.n / 2))
+
+
+def step1_fit_probability(config: XORConfig) -> float:
+    """Predicted probability that step 1 fits every label: ``(2 Phi(z*) - 1)^2``."""
+    threshold = step1_fit_threshold(config)
+    return max(2.0 * _phi(threshold) - 1.0, 0.0) ** 2

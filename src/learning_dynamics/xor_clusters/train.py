@@ -1,0 +1,220 @@
+"""Full-batch gradient descent on the XOR cluster network, and its diagnostics.
+
+Every gradient of the first layer is a combination of training inputs, so
+``W(t) = W(0) + C(t) X`` with an ``m x n`` coefficient matrix ``C``, eq. (xor-gram).
+:func:`train_gram` runs gradient descent on ``C`` from the inner products of
+:class:`~learning_dynamics.xor_clusters.gram.XORGram` (cost ``O(m n^2)`` per step);
+:func:`train_direct` is the straightforward ``p``-dimensional gradient descent it
+replaces (the reference engine).  Both return the same :class:`Trajectory` to
+rounding.  Everything is numpy float64.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..device import single_threaded
+from ..progress import progress
+from ..seeding import make_rng
+from ..validation import (
+    check_array,
+    check_choice,
+    check_finite_loss,
+    check_float,
+    check_seed,
+    check_times,
+)
+from .data import XORConfig, XORData, check_direct_affordable, make_xor_data
+from .diagnostics import XORRun, diagnostics
+from .gram import XORGram, gram_from_data, sample_gram
+from .theory import second_layer
+
+__all__ = [
+    "Trajectory",
+    "init_first_layer",
+    "train_gram",
+    "train_direct",
+    "run_xor",
+    "MAX_STEPS",
+]
+
+#: Largest number of gradient steps a run may take.
+MAX_STEPS = 100_000
+
+_KNOB = "eta (step size) = {:g}"
+_HINT = ("The logistic loss is bounded below and cannot blow up, so a non-finite loss "
+         "means overflowing inputs.")
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Raw network state at checkpoints, shared by both engines.
+
+    Attributes
+    ----------
+    steps : ndarray (T,)
+        Checkpoint steps.
+    pre_train : ndarray (T, n, m)
+        Pre-activations ``<w_j, x_i>`` on the training set.
+    pre_test : ndarray (T, n_test, m)
+        Pre-activations on the test set.
+    w_plane : ndarray (T, m, 2)
+        Coordinates of each ``w_j`` along ``e1, e2``
+        (``<w_j, mu_k> = ||mu|| w_plane[..., k]``).
+    w_norm : ndarray (T, m)
+        ``||w_j||``.
+    coeff : ndarray (T, m, n)
+        The coefficients ``C(t)`` of eq. (xor-gram).
+    loss : ndarray (max step + 1,)
+        Training loss at every step.
+    """
+
+    steps: np.ndarray
+    pre_train: np.ndarray
+    pre_test: np.ndarray
+    w_plane: np.ndarray
+    w_norm: np.ndarray
+    coeff: np.ndarray
+    loss: np.ndarray
+
+
+def init_first_layer(config: XORConfig, seed=0) -> np.ndarray:
+    """Gaussian first-layer init ``W(0)`` (m x p), per-coordinate std ``omega``."""
+    if not isinstance(config, XORConfig):
+        raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
+    check_direct_affordable(config)
+    draws = make_rng(seed).standard_normal((config.m, config.p), dtype=np.float32)
+    return config.init_std * draws.astype(np.float64)
+
+
+def _coeff_step(pre, y, a, eta):
+    """Increment of ``C`` (m x n) for pre-activations ``pre`` (n x m), eq. (xor-gram).
+
+    Returns the increment and the loss at the current weights.
+    """
+    margins = y * (np.maximum(pre, 0.0) @ a)
+    # -l'(margin) = 1/(1 + e^margin), written overflow-free
+    loss_weights = 0.5 * (1.0 - np.tanh(0.5 * margins))
+    n = pre.shape[0]
+    active = pre > 0
+    increment = (eta / n) * a[:, None] * (active * (loss_weights * y)[:, None]).T
+    return increment, float(np.mean(np.logaddexp(0.0, -margins)))
+
+
+def _gram_core(gram: XORGram, eta: float, steps: np.ndarray) -> Trajectory:
+    m, n = gram.pre_init.shape[1], gram.pre_init.shape[0]
+    a = second_layer(m)
+    coeff = np.zeros((m, n))
+    keep = set(steps.tolist())
+    records, loss = [], np.empty(int(steps[-1]) + 1)
+    for t in range(loss.size):
+        pre = gram.pre_init + gram.gram @ coeff.T
+        if t in keep:
+            norm_sq = (gram.w0_norm_sq + 2 * np.einsum("ji,ij->j", coeff, gram.pre_init)
+                       + np.einsum("ji,ji->j", coeff @ gram.gram, coeff))
+            records.append((pre, gram.test_pre_init + gram.test_gram @ coeff.T,
+                            gram.w0_plane + coeff @ gram.x_plane,
+                            np.sqrt(np.maximum(norm_sq, 0.0)), coeff.copy()))
+        increment, loss[t] = _coeff_step(pre, gram.y, a, eta)
+        check_finite_loss(loss[t], t, knob=_KNOB.format(eta), hint=_HINT)
+        coeff = coeff + increment
+    return Trajectory(steps, *(np.stack(v) for v in zip(*records, strict=True)), loss)
+
+
+def _direct_core(data: XORData, W0: np.ndarray, eta: float, steps: np.ndarray
+                 ) -> Trajectory:
+    X, X_test, y = data.X, data.X_test, data.y
+    a = second_layer(W0.shape[0])
+    W = W0.copy()
+    coeff = np.zeros((W0.shape[0], X.shape[0]))
+    keep = set(steps.tolist())
+    records, loss = [], np.empty(int(steps[-1]) + 1)
+    for t in range(loss.size):
+        pre = X @ W.T
+        if t in keep:
+            records.append((pre, X_test @ W.T, W[:, :2].copy(),
+                            np.linalg.norm(W, axis=1), coeff.copy()))
+        increment, loss[t] = _coeff_step(pre, y, a, eta)
+        check_finite_loss(loss[t], t, knob=_KNOB.format(eta), hint=_HINT)
+        W = W + increment @ X
+        coeff = coeff + increment
+    return Trajectory(steps, *(np.stack(v) for v in zip(*records, strict=True)), loss)
+
+
+def train_gram(gram: XORGram, *, eta: float, steps) -> Trajectory:
+    """Full-batch GD in coefficient space ``W = W(0) + C X``, eq. (xor-gram).
+
+    Each step costs ``O(m n^2)`` whatever ``p`` is.  ``steps`` are the checkpoints
+    (at most ``MAX_STEPS``).  The products are small: call it inside
+    ``learning_dynamics.single_threaded()`` when looping (:func:`run_xor` does).
+    """
+    if not isinstance(gram, XORGram):
+        raise TypeError(f"gram must be an XORGram; got {type(gram).__name__}")
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
+    steps = check_times("steps", steps, maximum=MAX_STEPS)
+    return _gram_core(gram, eta, steps)
+
+
+def train_direct(data: XORData, W0, *, eta: float, steps) -> Trajectory:
+    """Straightforward full-batch GD on the ``m x p`` first layer (reference engine)."""
+    if not isinstance(data, XORData):
+        raise TypeError(f"data must be an XORData; got {type(data).__name__}")
+    W0 = check_array("W0", W0, ndim=2, shape=(None, data.X.shape[1]))
+    if W0.shape[0] % 2:
+        raise ValueError(
+            f"W0 must have an even number of rows (neurons); got {W0.shape[0]}")
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
+    steps = check_times("steps", steps, maximum=MAX_STEPS)
+    return _direct_core(data, W0, eta, steps)
+
+
+def _check_seeds(seeds) -> np.ndarray:
+    seeds = np.atleast_1d(np.asarray(seeds)).tolist()
+    if len(seeds) == 0:
+        raise ValueError("seeds must hold at least one seed; got an empty sequence")
+    return np.array([check_seed("seeds", s) for s in seeds], dtype=np.int64)
+
+
+def _one_seed(config: XORConfig, seed: int, steps: np.ndarray, engine: str):
+    if engine == "gram":
+        gram = sample_gram(config, seed)
+        return _gram_core(gram, config.eta, steps), gram
+    rng = make_rng(seed)
+    data = make_xor_data(config, seed=rng)
+    W0 = init_first_layer(config, seed=rng)
+    return _direct_core(data, W0, config.eta, steps), gram_from_data(data, W0)
+
+
+def run_xor(config: XORConfig, seeds, steps, *, engine: str = "gram") -> XORRun:
+    """Train one network per seed; return all diagnostics at the checkpoints ``steps``.
+
+    Parameters
+    ----------
+    config : XORConfig
+    seeds : int or sequence of int
+        One network (data and init) per seed.
+    steps : sequence of int
+        Checkpoints, at most ``MAX_STEPS``.
+    engine : {"gram", "direct"}
+        ``"gram"`` trains in coefficient space, eq. (xor-gram); ``"direct"`` trains
+        the explicit ``m x p`` weights (refused when the arrays would exceed
+        ``MAX_DIRECT_BYTES``).
+    """
+    if not isinstance(config, XORConfig):
+        raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
+    seeds = _check_seeds(seeds)
+    steps = check_times("steps", steps, maximum=MAX_STEPS)
+    engine = check_choice("engine", engine, ("gram", "direct"))
+    if engine == "direct":
+        check_direct_affordable(config)
+    rows, flip_rates = [], []
+    with single_threaded():  # many small products: one thread is faster and fair
+        for seed in progress(seeds.tolist(), desc="seeds"):
+            trajectory, gram = _one_seed(config, int(seed), steps, engine)
+            rows.append(diagnostics(trajectory, gram))
+            flip_rates.append(gram.cluster_flip_rate())
+    stacked = {k: np.stack([r[k] for r in rows]) for k in rows[0]}  # [seed, ...]
+    return XORRun(config=config, seeds=seeds, steps=steps,
+                  cluster_flip_rate=np.stack(flip_rates), mu_norm=config.mu_norm,
+                  **stacked)

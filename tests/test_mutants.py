@@ -1,0 +1,44 @@
+"""The curated mutant runner finds its snippets, and says so when it cannot."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from learning_dynamics.book import mutants
+
+
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / "src" / "learning_dynamics" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+MUTANT = mutants.Mutant("m", "bug", "chapter*", "return 2.0 / top", "return 4.0 / top",
+                        "tests/test_chapter*.py", "chapters/01_*.ipynb")
+
+
+def test_a_snippet_is_found_in_flat_and_subpackage_layouts(tmp_path):
+    flat = _tree(tmp_path / "flat", {"chapter.py": "x = 1\nreturn 2.0 / top\n"})
+    nested = _tree(tmp_path / "nested", {"chapter/theory.py": "return 2.0 / top\n",
+                                         "chapter/data.py": "y = 2\n"})
+    assert mutants.locate(flat, MUTANT)[0] == "ok"
+    status, path = mutants.locate(nested, MUTANT)
+    assert status == "ok" and path.name == "theory.py"
+
+
+def test_a_missing_snippet_is_stale_and_a_repeated_one_ambiguous(tmp_path):
+    stale = _tree(tmp_path / "stale", {"chapter.py": "return 3.0 / top\n",
+                                       "other.py": "return 2.0 / top\n"})
+    twice = _tree(tmp_path / "twice", {"chapter/a.py": "return 2.0 / top\n",
+                                       "chapter/b.py": "return 2.0 / top\n"})
+    assert mutants.locate(stale, MUTANT) == ("stale", None)  # other.py is not matched
+    assert mutants.locate(twice, MUTANT) == ("ambiguous", None)
+
+
+def test_curated_mutants_change_the_code_and_have_unique_names():
+    names = [m.name for m in mutants.MUTANTS]
+    assert len(names) == len(set(names)) and len(names) >= 15
+    for m in mutants.MUTANTS:
+        assert m.snippet != m.replacement and m.snippet.strip()
+        assert not m.files.startswith("book")  # never mutate the tooling itself
