@@ -195,6 +195,19 @@ def speedups() -> list[tuple[str, str, Callable[[], object], Callable[[], object
         lambda: xc.run_xor(per_seed[20_000], [0], steps),
         lambda: xc.run_xor(per_seed[2_000_000], [0], steps),
     ))
+
+    from .. import teacher_student as ts
+
+    ts_teacher = ts.make_teacher(1000, 2, seed=0)
+    ts_weights = ts.init_student(1000, 2, seeds=16, scale=0.1, seed=1)
+    ts_start = ts.student_overlaps(ts_teacher, ts_weights)
+    pairs.append((
+        "05 teacher-student",
+        "online SGD, 16 seeds, d = 1000, t = 5: exact overlap chain vs explicit "
+        "weights",
+        lambda: ts.order_parameter_sgd(ts_start, 1000, 1.0, 5.0, n_record=2),
+        lambda: ts.online_sgd(ts_teacher, ts_weights, 1.0, 5.0, n_record=2),
+    ))
     return pairs
 
 

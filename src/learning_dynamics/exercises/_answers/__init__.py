@@ -1,0 +1,1 @@
+"""Reference answers of the coding exercises (private; not shipped to students)."""

@@ -1,0 +1,433 @@
+"""Closed forms and ODEs of chapter 5: Gaussian averages, ODEs, fixed points.
+
+For erf units the four averages of eq. (ts-averages) have closed forms, so the
+generalisation error (eq. (ts-eg)) and the N -> infinity ODEs for ``Q``, ``R`` and
+``v`` (eq. (ts-ode-R), eq. (ts-ode-Q), eq. (ts-ode-v)) are explicit functions of the
+order parameters. Everything is vectorised over a leading batch axis. No training
+loops live here (see :mod:`learning_dynamics.teacher_student.train`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..validation import check_float, check_int
+from .data import OrderParameters, raw_symmetric_point, symmetric_order_parameters
+
+__all__ = [
+    "GaussianAverages",
+    "gaussian_averages",
+    "generalisation_error",
+    "ode_rhs",
+    "symmetric_plateau_closed_form",
+    "SymmetricFixedPoint",
+    "symmetric_fixed_point",
+    "stability_matrix",
+    "escape_rate",
+    "fixed_point",
+]
+
+TWO_OVER_PI = 2.0 / math.pi
+
+
+@dataclass(frozen=True)
+class GaussianAverages:
+    """The four averages of eq. (ts-averages) for every index tuple.
+
+    Attributes
+    ----------
+    I2 : numpy.ndarray
+        ``<g(h_a) g(h_b)>``, shape ``(B, D, D)`` with ``D = K + M`` fields.
+    I3 : numpy.ndarray
+        ``<g'(h_i) h_b g(h_c)>`` for student ``i``, shape ``(B, K, D, D)``.
+    I4 : numpy.ndarray
+        ``<g'(h_i) g'(h_k) g(h_c) g(h_e)>``, shape ``(B, K, K, D, D)``.
+    J2 : numpy.ndarray
+        ``<g'(h_i) g'(h_k)>``, shape ``(B, K, K)``.
+    """
+
+    I2: np.ndarray
+    I3: np.ndarray
+    I4: np.ndarray
+    J2: np.ndarray
+
+
+def _i2(C, shifted):
+    norm = np.sqrt(shifted[..., :, None] * shifted[..., None, :])
+    return TWO_OVER_PI * np.arcsin(C / norm)
+
+
+def _i3(C, shifted, hidden):
+    s_i = shifted[..., :hidden]  # 1 + C_ii, (B, K)
+    c_ib = C[..., :hidden, :]  # (B, K, D)
+    lam3 = s_i[..., :, None] * shifted[..., None, :] - c_ib**2  # over c: (B, K, D)
+    numerator = (
+        C[..., None, :, :] * s_i[..., :, None, None]
+        - c_ib[..., :, :, None] * c_ib[..., :, None, :]
+    )
+    return (
+        TWO_OVER_PI
+        * numerator
+        / (s_i[..., :, None, None] * np.sqrt(lam3)[..., :, None, :])
+    )
+
+
+def _i4_and_j2(C, shifted, hidden):
+    """I4 and J2 of eq. (ts-averages), written with the quadratic form
+    ``Lambda_0[p, q] = Lambda_4 C_pq - C_ip A_q - C_kp B_q`` (``A``, ``B`` below),
+    whose diagonal with ``C_pp -> 1 + C_pp`` gives ``Lambda_1`` and ``Lambda_2``."""
+    s_i = shifted[..., :hidden]
+    c_ik = C[..., :hidden, :hidden]
+    lam4 = s_i[..., :, None] * s_i[..., None, :] - c_ik**2  # (B, K, K)
+    c_ip = C[..., :hidden, None, :]  # (B, K, 1, D): C_ip
+    c_kp = C[..., None, :hidden, :]  # (B, 1, K, D): C_kp
+    corr = c_ik[..., None]
+    a_p = s_i[..., None, :, None] * c_ip - corr * c_kp  # s_k C_ip - C_ik C_kp
+    b_p = s_i[..., :, None, None] * c_kp - corr * c_ip  # s_i C_kp - C_ik C_ip
+    l4 = lam4[..., None]
+    lam_diag = l4 * shifted[..., None, None, :] - c_ip * a_p - c_kp * b_p
+    lam0 = (
+        l4[..., None] * C[..., None, None, :, :]
+        - c_ip[..., :, None] * a_p[..., None, :]
+        - c_kp[..., :, None] * b_p[..., None, :]
+    )
+    inv_root = 1.0 / np.sqrt(lam_diag)
+    ratio = lam0 * inv_root[..., :, None] * inv_root[..., None, :]
+    i4 = (4.0 / math.pi**2) / np.sqrt(l4[..., None]) * np.arcsin(np.clip(ratio, -1, 1))
+    return i4, TWO_OVER_PI / np.sqrt(lam4)
+
+
+def gaussian_averages(C, hidden: int) -> GaussianAverages:
+    """The erf averages of eq. (ts-averages) for field covariance ``C``.
+
+    Parameters
+    ----------
+    C : numpy.ndarray
+        Covariance of the ``D = K + M`` local fields, shape ``(B, D, D)``; the first
+        ``hidden`` fields are the student's.
+    hidden : int
+        Number of student units ``K``.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    shifted = 1.0 + np.diagonal(C, axis1=-2, axis2=-1)
+    i4, j2 = _i4_and_j2(C, shifted, hidden)
+    return GaussianAverages(_i2(C, shifted), _i3(C, shifted, hidden), i4, j2)
+
+
+def _signed_readout(params: OrderParameters) -> np.ndarray:
+    """``c = (v, -v*)``: the error is ``sum_a c_a g(h_a) - sigma zeta``."""
+    v_star = np.broadcast_to(-params.v_star, params.v.shape[:-1] + params.v_star.shape)
+    return np.concatenate([params.v, v_star], axis=-1)
+
+
+def generalisation_error(params: OrderParameters) -> np.ndarray:
+    """``eps_g = <(yhat - y)^2> / 2`` against the noiseless teacher, eq. (ts-eg).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(B,)``.
+    """
+    C = params.covariance()
+    shifted = 1.0 + np.diagonal(C, axis1=-2, axis2=-1)
+    readout = _signed_readout(params)
+    return 0.5 * np.einsum("...p,...pq,...q->...", readout, _i2(C, shifted), readout)
+
+
+def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=None):
+    """Time derivatives ``(dQ/dt, dR/dt, dv/dt)`` of eq. (ts-ode-R) to eq. (ts-ode-v).
+
+    Parameters
+    ----------
+    params : OrderParameters
+        Current state, batch ``B``.
+    eta, eta_v, noise : float or array of shape ``(B,)``
+        First- and second-layer learning rates and label-noise ``sigma``.
+    unit_mask : array of shape ``(B, K)``, optional
+        1 for live student units, 0 for padding units (their ``v`` stays 0).
+    """
+    hidden = params.Q.shape[-1]
+    avg = gaussian_averages(params.covariance(), hidden)
+    readout = _signed_readout(params)
+    eta, eta_v, noise = (
+        np.asarray(x, dtype=np.float64).reshape(-1, 1, 1) for x in (eta, eta_v, noise)
+    )
+    v = params.v
+    drift = -v[..., :, None] * np.einsum("...ibp,...p->...ib", avg.I3, readout)
+    dR = eta * drift[..., hidden:]
+    first = drift[..., :hidden]
+    pair = np.einsum("...ikpq,...p,...q->...ik", avg.I4, readout, readout)
+    dQ = eta * (first + np.swapaxes(first, -1, -2)) + eta**2 * (
+        v[..., :, None] * v[..., None, :] * (pair + noise**2 * avg.J2)
+    )
+    dv = -eta_v[..., 0] * np.einsum(
+        "...ip,...p->...i", avg.I2[..., :hidden, :], readout
+    )
+    if unit_mask is not None:
+        dv = dv * unit_mask
+    return dQ, dR, dv
+
+
+def symmetric_plateau_closed_form(hidden: int) -> tuple[float, float, float]:
+    """The unspecialised fixed point at ``eta -> 0``, eq. (ts-plateau-closed).
+
+    For ``K = M``, ``T = I`` and ``v = v* = 1`` every student unit equals
+    ``w = r sum_n w*_n`` with ``Q_ik = q = 1/(2K-1)`` and ``r = 1/sqrt(K(2K-1))``.
+
+    Returns
+    -------
+    (q, r, eps_g) : tuple of float
+        The overlaps and the generalisation error at the plateau.
+    """
+    hidden = check_int("hidden", hidden, minimum=1, maximum=8)
+    q = 1.0 / (2 * hidden - 1)
+    r = 1.0 / math.sqrt(hidden * (2 * hidden - 1))
+    params = symmetric_order_parameters(hidden, q, q, r)
+    return q, r, float(generalisation_error(params)[0])
+
+
+@dataclass(frozen=True)
+class SymmetricFixedPoint:
+    """The symmetric fixed point of the ODEs at learning rate ``eta``.
+
+    Attributes
+    ----------
+    q_diag, q_off, r : float
+        ``Q_ii``, ``Q_ik`` (``i != k``) and ``R_in``.
+    eps_g : float
+        Generalisation error there (the plateau height).
+    eta, noise : float
+        Learning rate and label noise it was solved for.
+    residual : float
+        Largest ``|dQ/dt|, |dR/dt|`` left at the solution.
+    """
+
+    q_diag: float
+    q_off: float
+    r: float
+    eps_g: float
+    eta: float
+    noise: float
+    residual: float
+
+    def params(self, hidden: int) -> OrderParameters:
+        """The fixed point as :class:`OrderParameters` (batch 1)."""
+        return symmetric_order_parameters(hidden, self.q_diag, self.q_off, self.r)
+
+
+def _symmetric_residual(x, hidden, eta, noise):
+    params = raw_symmetric_point(hidden, *x)
+    dQ, dR, _ = ode_rhs(params, eta, noise=noise)
+    return np.array([dQ[0, 0, 0], dQ[0, 0, 1], dR[0, 0, 0]])
+
+
+def _relax_symmetric(hidden, eta, noise, *, step=0.5):
+    """Euler steps of the flow restricted to the symmetric family (an invariant set),
+    from a small symmetric start up to ``t = 80 / eta``: a starting point for Newton."""
+    x = np.array([0.05, 0.0, 0.01])
+    for _ in range(int(80 / (eta * step))):
+        x = x + step * _symmetric_residual(x, hidden, eta, noise)
+    return x
+
+
+def _newton(func, x, *, tol=1e-13, max_iter=50):
+    for _ in range(max_iter):
+        f = func(x)
+        step = 1e-7
+        jac = np.column_stack(
+            [
+                (func(x + step * e) - func(x - step * e)) / (2 * step)
+                for e in np.eye(x.size)
+            ]
+        )
+        dx = np.linalg.solve(jac, -f)
+        x = x + dx
+        if np.max(np.abs(dx)) < tol:
+            break
+    return x
+
+
+def symmetric_fixed_point(
+    hidden: int, eta: float, *, noise: float = 0.0, eta_step: float = 0.1
+) -> SymmetricFixedPoint:
+    """Solve eq. (ts-fixed-point) for the unspecialised point, ``K = M``, ``T = I``.
+
+    Newton's method on ``(Q_ii, Q_ik, R_in)``. At ``eta -> 0`` the point is the
+    closed form of eq. (ts-plateau-closed), where the direction ``Q_ii - Q_ik`` is
+    marginal; for ``K = 2`` the root is therefore continued from
+    ``eta = min(eta, eta_step)`` (started at ``Q_ii - Q_ik = 0.08 eta``) upwards in
+    steps of ``eta_step``. For ``K >= 3`` the start is found by following the flow
+    inside the symmetric family onto the plateau (up to ``t = 80 / eta``).
+
+    Parameters
+    ----------
+    hidden : int
+        ``K = M`` (2 to 8).
+    eta : float
+        Learning rate, ``0 < eta <= 3``.
+    noise : float
+        Label noise ``sigma`` (enters through the ``eta^2 sigma^2 J2`` term).
+    eta_step : float
+        Continuation step in ``eta``.
+    """
+    hidden = check_int("hidden", hidden, minimum=2, maximum=8)
+    eta = check_float("eta", eta, minimum=0.0, maximum=3.0, min_inclusive=False)
+    noise = check_float("noise", noise, minimum=0.0, maximum=10.0)
+    eta_step = check_float("eta_step", eta_step, minimum=1e-3, maximum=0.5)
+    if hidden == 2:
+        q, r, _ = symmetric_plateau_closed_form(hidden)
+        start = min(eta, eta_step)
+        x = np.array([q + 0.07 * start, q - 0.01 * start, r])
+        levels = np.append(np.arange(start, eta, eta_step), eta)
+        for level in levels:
+            x = _newton(lambda y, e=level: _symmetric_residual(y, hidden, e, noise), x)
+    else:  # follow the flow inside the symmetric family onto the plateau, then polish
+        x = _relax_symmetric(hidden, eta, noise)
+        x = _newton(lambda y: _symmetric_residual(y, hidden, eta, noise), x)
+    residual = float(np.max(np.abs(_symmetric_residual(x, hidden, eta, noise))))
+    params = symmetric_order_parameters(hidden, *x)
+    eps = float(generalisation_error(params)[0])
+    return SymmetricFixedPoint(
+        float(x[0]), float(x[1]), float(x[2]), eps, eta, noise, residual
+    )
+
+
+def _flatten(dQ, dR):
+    rows, cols = np.triu_indices(dQ.shape[-1])
+    return np.concatenate([dQ[..., rows, cols], dR.reshape(dR.shape[0], -1)], axis=-1)
+
+
+def stability_matrix(
+    params: OrderParameters, eta: float, *, noise: float = 0.0, step: float = 1e-6
+) -> np.ndarray:
+    """Jacobian of the first-layer flow at ``params`` (batch 1), eq. (ts-linearised).
+
+    Coordinates: the upper triangle of ``Q`` (row by row), then ``R`` row by row.
+    Central differences with ``step``; all perturbations are done in one batch.
+    """
+    eta = check_float("eta", eta, minimum=0.0, maximum=3.0)
+    step = check_float("step", step, minimum=1e-10, maximum=1e-2)
+    hidden, teacher = params.R.shape[-2:]
+    rows, cols = np.triu_indices(hidden)
+    n_q, n_coord = rows.size, rows.size + hidden * teacher
+    shifts = np.concatenate([np.eye(n_coord), -np.eye(n_coord)]) * step
+    Q = np.repeat(params.Q[:1], 2 * n_coord, axis=0)
+    Q[:, rows, cols] += shifts[:, :n_q]
+    Q[:, cols, rows] = Q[:, rows, cols]
+    R = params.R[:1] + shifts[:, n_q:].reshape(-1, hidden, teacher)
+    batch = params.replace(Q=Q, R=R, v=np.repeat(params.v[:1], 2 * n_coord, axis=0))
+    flat = _flatten(*ode_rhs(batch, eta, noise=noise)[:2])
+    return ((flat[:n_coord] - flat[n_coord:]) / (2 * step)).T
+
+
+def escape_rate(hidden: int, eta: float, *, noise: float = 0.0) -> float:
+    """The unstable eigenvalue ``lambda`` of the symmetric fixed point, eq. (ts-escape).
+
+    The largest real part among the eigenvalues of :func:`stability_matrix` at
+    :func:`symmetric_fixed_point`; escape from a symmetry breaking ``delta`` takes
+    about ``ln(1/delta) / lambda``.
+    """
+    point = symmetric_fixed_point(hidden, eta, noise=noise)
+    eig = np.linalg.eigvals(stability_matrix(point.params(hidden), eta, noise=noise))
+    return float(np.max(eig.real))
+
+
+def _state_vector(params, with_v):
+    rows, cols = np.triu_indices(params.Q.shape[-1])
+    parts = [params.Q[:, rows, cols], params.R.reshape(params.batch, -1)]
+    if with_v:
+        parts.append(params.v)
+    return np.concatenate(parts, axis=-1)
+
+
+def _from_vector(x, params, with_v):
+    batch, hidden, teacher = x.shape[0], *params.R.shape[1:]
+    rows, cols = np.triu_indices(hidden)
+    Q = np.zeros((batch, hidden, hidden))
+    Q[:, rows, cols] = x[:, : rows.size]
+    Q[:, cols, rows] = x[:, : rows.size]
+    R = x[:, rows.size : rows.size + hidden * teacher].reshape(batch, hidden, teacher)
+    v = (
+        x[:, rows.size + hidden * teacher :]
+        if with_v
+        else np.repeat(params.v, batch, 0)
+    )
+    return params.replace(Q=Q, R=R, v=v)
+
+
+def fixed_point(
+    params: OrderParameters,
+    eta: float,
+    *,
+    eta_v: float = 0.0,
+    noise: float = 0.0,
+    unit_mask=None,
+    tol: float = 1e-12,
+):
+    """Polish ``params`` (batch 1) into a zero of the full ODEs by Newton's method.
+
+    Used for the asymptotic state of eq. (ts-asymptotic): integrate the ODEs close
+    to it first, then call this. Coordinates are the upper triangle of ``Q``, ``R``
+    and (when ``eta_v > 0``) ``v``; padding units (``unit_mask`` 0) are held fixed.
+
+    Returns
+    -------
+    (OrderParameters, numpy.ndarray)
+        The fixed point and the eigenvalues of the Jacobian there (all real parts
+        negative for a stable asymptotic state).
+    """
+    eta = check_float("eta", eta, minimum=0.0, maximum=10.0)
+    eta_v = check_float("eta_v", eta_v, minimum=0.0, maximum=10.0)
+    with_v = eta_v > 0
+    mask = None if unit_mask is None else np.asarray(unit_mask, dtype=np.float64)[:1]
+    x = _state_vector(
+        params.replace(Q=params.Q[:1], R=params.R[:1], v=params.v[:1]), with_v
+    )[0]
+    base = params.replace(Q=params.Q[:1], R=params.R[:1], v=params.v[:1])
+
+    def rhs(points):
+        state = _from_vector(points, base, with_v)
+        dQ, dR, dv = ode_rhs(
+            state,
+            eta,
+            eta_v=eta_v,
+            noise=noise,
+            unit_mask=None if mask is None else np.repeat(mask, len(points), 0),
+        )
+        return _state_vector(state.replace(Q=dQ, R=dR, v=dv), with_v)
+
+    frozen = _frozen_coordinates(base, mask, with_v)
+    for _ in range(60):
+        jac = _jacobian(rhs, x)
+        jac[frozen] = 0.0
+        jac[frozen, frozen] = 1.0
+        f = rhs(x[None])[0]
+        f[frozen] = 0.0
+        dx = np.linalg.solve(jac, -f)
+        x = x + dx
+        if np.max(np.abs(dx)) < tol:
+            break
+    live = ~frozen
+    eig = np.linalg.eigvals(_jacobian(rhs, x)[np.ix_(live, live)])
+    return _from_vector(x[None], base, with_v), eig
+
+
+def _jacobian(rhs, x, step=1e-6):
+    shifts = np.concatenate([np.eye(x.size), -np.eye(x.size)]) * step
+    values = rhs(x[None] + shifts)
+    return ((values[: x.size] - values[x.size :]) / (2 * step)).T
+
+
+def _frozen_coordinates(base, mask, with_v):
+    hidden = base.Q.shape[-1]
+    if mask is None:
+        return np.zeros(_state_vector(base, with_v).shape[1], dtype=bool)
+    dead = mask[0] == 0
+    rows, cols = np.triu_indices(hidden)
+    parts = [dead[rows] | dead[cols], np.repeat(dead, base.R.shape[-1])]
+    if with_v:
+        parts.append(dead)
+    return np.concatenate(parts)
