@@ -18,10 +18,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "learning_dynamics"
+ROLES = ("data", "theory", "train", "figures")
+
+
+def _has_role(package: Path, role: str) -> bool:
+    """A role is a module ``role.py`` or a sub-package ``role/``."""
+    module, subpackage = package / f"{role}.py", package / role / "__init__.py"
+    return module.exists() or subpackage.exists()
+
+
 CHAPTER_PACKAGES = sorted(
     p.name for p in PACKAGE.iterdir()
-    if p.is_dir() and {"data.py", "theory.py", "train.py", "figures.py"}
-    <= {f.name for f in p.iterdir()}
+    if p.is_dir() and all(_has_role(p, role) for role in ROLES)
 )
 
 

@@ -85,7 +85,9 @@ def test_a_changed_chapter_makes_its_copy_stale(tmp_path):
         shutil.copytree(ROOT / name, tmp_path / name)
     assert colab.stale_copies(tmp_path) == []
     nb = json.loads(CHAPTERS[0].read_text())
-    nb["cells"][1]["source"] = ["# A new title\n"] + nb["cells"][1]["source"][1:]
+    # A change in the chapter's body (not its title, which other chapters' links show).
+    last = max(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown")
+    nb["cells"][last]["source"] += ["\n\nA new sentence.\n"]
     (tmp_path / "chapters" / CHAPTERS[0].name).write_text(json.dumps(nb, indent=1))
     assert colab.stale_copies(tmp_path) == [CHAPTERS[0].name]
     colab.write_colab_copies(tmp_path)

@@ -299,7 +299,7 @@ def test_stub_is_reported_as_not_implemented():
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=-1.0, steps=5), ValueError,
      "eta0 must be > 0"),
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=10**9), ValueError,
-     r"steps must be an integer >= 1 and <= 1e\+06; got 1000000000"),
+     r"steps must be an integer >= 1 and <= 1000000; got 1000000000"),
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=1e9), TypeError,
      "steps must be an integer"),
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, model="kernel"),
