@@ -163,8 +163,11 @@ def _solutions() -> tuple[list[str], list[str]]:
         if cell["cell_type"] == "markdown":
             stripped = strip_markdown("".join(cell["source"]))
             solutions += prose_fragments(stripped.removed)
-            if "{exercise}" in "".join(cell["source"]):
-                statements += prose_fragments(stripped.kept)
+            source = "".join(cell["source"])
+            for block in re.findall(r"```\{exercise\}[^\n]*\n(.*?)```", source, re.S):
+                body = "\n".join(line for line in block.splitlines()
+                                 if not line.startswith(":"))
+                statements += prose_fragments(body, min_words=4)
     return statements, solutions
 
 

@@ -19,7 +19,7 @@ and gives every key its own jupyter-cache folder, ``<cache>/<key>``.  The key is
 also a Sphinx setting that triggers a full re-read, so a changed key makes Sphinx
 re-read every notebook; notebooks with no cached run under the new key are
 executed again, and going back to an earlier state reuses that state's folder.
-The most recent :data:`KEEP_KEYS` folders are kept.
+The most recent ``KEEP_KEYS`` folders are kept.
 
 Not tracked: files outside the tracked packages that a notebook reads (other than
 those listed above), the network, the system libraries below Python, and
@@ -133,7 +133,7 @@ def execution_key(srcdir: str | Path, packages: Iterable[str] = ("learning_dynam
 
 
 def _prune(base: Path, keep: Path) -> None:
-    """Keep the :data:`KEEP_KEYS` most recently used key folders under ``base``."""
+    """Keep the ``KEEP_KEYS`` most recently used key folders under ``base``."""
     pattern = re.compile(rf"[0-9a-f]{{{KEY_LENGTH}}}")
     folders = [p for p in base.iterdir() if p.is_dir() and pattern.fullmatch(p.name)]
     folders.sort(key=lambda p: (p == keep, p.stat().st_mtime), reverse=True)

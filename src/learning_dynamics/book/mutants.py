@@ -8,7 +8,7 @@ Run from the repository root::
     .venv/bin/python -m learning_dynamics.book.mutants --notebooks  # + the chapter
     .venv/bin/python -m learning_dynamics.book.mutants --tests 'tests/test_*.py'
 
-Each mutant (in :data:`MUTANTS`) names a file pattern inside
+Each mutant (in ``MUTANTS``) names a file pattern inside
 ``src/learning_dynamics`` (``fnmatch``, so ``deep_linear*`` matches both
 ``deep_linear.py`` and ``deep_linear/theory.py``), an exact source snippet and its
 replacement.  The runner copies the repository (tracked and untracked, not ignored,

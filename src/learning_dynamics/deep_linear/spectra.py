@@ -55,7 +55,7 @@ def tree_singular_values(branching: int, depth: int, flip_prob: float,
     """Predicted singular values ``sqrt(N_f lambda_k)`` repeated by multiplicity.
 
     Largest first, one per item (``branching ** depth <= 4096`` items, the same limit
-    as :func:`~learning_dynamics.deep_linear.branching_diffusion`), eq.
+    as :func:`~learning_dynamics.deep_linear.data.branching_diffusion`), eq.
     (dl-tree-spectrum).
     """
     n_features = check_int("n_features", n_features, minimum=1)

@@ -229,7 +229,7 @@ def integrate_mode_ode(t, s, u0, tau: float = 1.0, *, n_layers: int = 3) -> np.n
     (dl-depth-ode).
 
     The time to reach each strength is tabulated by RK4 in the logit
-    ``w = ln(u/(s-u))`` (see :func:`_logit_time_table`) and inverted by cubic Hermite
+    ``w = ln(u/(s-u))`` (see ``_logit_time_table``) and inverted by cubic Hermite
     interpolation, using the exact slope ``dw/dt``. The cost does not depend on ``t``:
     beyond ``w = 40`` (``u = s`` to 4e-18) a mode counts as converged, so
     ``t = 1e12`` costs the same as ``t = 1``. ``n_layers = 3`` is the two-layer net

@@ -249,7 +249,7 @@ def train(
     hidden, n_layers, init, init_scale, seed
         Passed to :func:`init_weights` (ignored when ``weights0`` is given).
     eta : float
-        Step size; must be below :func:`stability_limit`, eq. (dl-stability).
+        Step size; must be below ``stability_limit``, eq. (dl-stability).
     steps : int
         Number of steps, at most 10 000 000.
     weights0 : sequence of arrays, optional
@@ -377,7 +377,7 @@ def simulate_gradient_flow(sigma_yx, t, a0: float = 1e-3, *, dt: float = 1e-3,
     Starts from the balanced, decoupled state with every mode at ``a0`` (``tau = 1``,
     whitened inputs) and returns ``a_alpha(t)`` at the times ``t`` (rounded to multiples
     of ``dt``), shape ``(len(t), rank)``. This is the straightforward computation that
-    :func:`~learning_dynamics.deep_linear.mode_strength` replaces.
+    :func:`~learning_dynamics.deep_linear.theory.mode_strength` replaces.
     """
     sigma_yx = check_array("sigma_yx", sigma_yx, ndim=2)
     t = check_time_points("t", t)

@@ -2,7 +2,7 @@
 
 Each figure function draws simulation in colour and theory (closed forms of
 :mod:`learning_dynamics.lazy_rich.theory`) as dashed black or grey lines, and returns
-its axes; the chapter shows them with :func:`learning_dynamics.show_figure`.
+its axes; the chapter shows them with :func:`~learning_dynamics.plotting.show_figure`.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def time_grid(
 
     The step is ``clip(rel_step * t, eta0, eta0_max)``: constant ``eta0`` at first,
     then log-spaced (2% of the elapsed time by default), then capped at ``eta0_max``
-    below the stability limit (:func:`~learning_dynamics.lazy_rich.stability_limit`).
+    below the stability limit (``stability_limit``).
     ``eta0_max = eta0`` gives plain constant-step gradient descent.  Raises
     ``ValueError`` when more than ``max_steps`` steps would be needed.
     """

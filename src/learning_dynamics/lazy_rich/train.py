@@ -233,7 +233,7 @@ def train_recursion(
     statistics ``(w_bar, M)`` close.  A step costs ``O(P d^2)`` whatever ``N``.
     Several runs (``alpha`` and ``eps`` arrays, broadcast) advance together.
 
-    The step is the :func:`time_grid` schedule, capped for safety: ``eta0`` must be
+    The step is the ``time_grid`` schedule, capped for safety: ``eta0`` must be
     below the stability limit at initialisation (else ``ValueError``), and whenever
     the training loss of a run rises over a step (the kernel grew during feature
     learning, so the step became unstable) the step is undone and the cap halved
@@ -251,7 +251,7 @@ def train_recursion(
     eps : float or sequence, optional
         Overrides ``net.eps`` per run.
     eta0, eta0_max, rel_step : float
-        Step-size schedule of :func:`time_grid` (``eta0_max=None``: constant ``eta0``).
+        Step-size schedule of ``time_grid`` (``eta0_max=None``: constant ``eta0``).
     stop_below : float, optional
         Stop a run once train and test are both below ``stop_below`` times ``L0``.
     keep_state : bool

@@ -110,7 +110,7 @@ def _erf_scaled(x):
 def small_cholesky(S):
     """Cholesky factors of a stack of small SPD matrices ``(B, K, K)``.
 
-    Faster than :func:`numpy.linalg.cholesky` for tiny ``K`` and large ``B``;
+    Faster than ``numpy.linalg.cholesky`` for tiny ``K`` and large ``B``;
     raises :class:`numpy.linalg.LinAlgError` when a pivot is not positive.
     """
     hidden = S.shape[-1]
