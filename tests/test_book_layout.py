@@ -189,3 +189,12 @@ def test_reading_time_agrees_with_the_instructor_guide(path):
     assert row, f"pages/instructors.md has no row for {path.stem} with 'N min / ...'"
     assert row.group(1) == stated.group(1), \
         f"{path.name}: {stated.group(1)} min, instructor guide: {row.group(1)} min"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_text_holds_no_control_characters(path):
+    """A "\\a" or "\\t" from a script turns \\approx or \\tau into a bell or a tab."""
+    nb = json.loads(path.read_text())
+    bad = [(i, repr(ch)) for i, c in enumerate(nb["cells"])
+           for ch in "".join(c["source"]) if ord(ch) < 32 and ch != "\n"]
+    assert not bad, f"{path.name}: control characters (cell, char): {bad[:5]}"

@@ -220,6 +220,15 @@ def test_search_finds_chapters(page_factory, server):
     assert hits >= 1 and not errors
 
 
+def test_each_page_has_one_visible_search_control(page_factory, server):
+    page, errors, _ = page_factory()
+    page.goto(f"{server}/chapters/01_preliminaries.html", wait_until="networkidle")
+    visible = page.evaluate("""() => Array.from(
+      document.querySelectorAll('button.search-button__button, input[type=search]'))
+      .filter(e => e.offsetParent !== null).length""")
+    assert visible == 1, f"{visible} visible search controls; the book shows one"
+
+
 def test_figures_stay_readable_in_dark_mode(page_factory, server):
     page, errors, _ = page_factory(color_scheme="dark")
     page.goto(f"{server}/chapters/01_preliminaries.html", wait_until="networkidle")

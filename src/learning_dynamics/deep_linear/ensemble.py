@@ -54,7 +54,8 @@ class SeedsHistory:
 def train_seeds(data: Dataset, seeds, *, hidden: int = 16, n_layers: int = 3,
                 eta: float = 1e-3, steps: int = 1000, init: str = "random",
                 init_scale: float = 0.01, record=None) -> SeedsHistory:
-    """Gradient descent from the starts of :func:`~learning_dynamics.deep_linear.train.init_weights` for every seed in
+    """Gradient descent from the starts of
+    :func:`~learning_dynamics.deep_linear.train.init_weights`, for every seed in
     ``seeds``.
 
     Same arguments as :func:`~learning_dynamics.deep_linear.train` (no output

@@ -2,7 +2,8 @@
 
 Each function draws one figure of the chapter: simulation in colour, the prediction of
 the chapter's equations as dashed black lines (or markers) on top, and returns the
-matplotlib figure; the notebook shows it with :func:`~learning_dynamics.plotting.show_figure`.
+matplotlib figure; the notebook shows it with
+:func:`~learning_dynamics.plotting.show_figure`.
 The explorer lives in :mod:`learning_dynamics.deep_linear.figures.explorer`.
 """
 from __future__ import annotations
