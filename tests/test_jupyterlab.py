@@ -171,7 +171,16 @@ def _solutions() -> tuple[list[str], list[str]]:
     return statements, solutions
 
 
+def _render_every_cell(page) -> None:
+    """JupyterLab renders a Markdown cell when it first scrolls into view."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    for i in range(cells.count()):
+        cells.nth(i).scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+
+
 def _notebook_text(page) -> str:
+    _render_every_cell(page)
     return page.evaluate("() => document.querySelector('.jp-Notebook').innerText")
 
 
@@ -184,6 +193,7 @@ def _screenshot(page, name: str, heading: str) -> None:
 
 def test_chapter_renders_without_raw_myst_in_jupyterlab(page):
     _screenshot(page, "jupyterlab_02_derivation.png", "Derivation")
+    _render_every_cell(page)
     markdown = page.evaluate(
         "() => Array.from(document.querySelectorAll('.jp-MarkdownCell'))"
         ".map(c => c.innerText).join('\\n')")
