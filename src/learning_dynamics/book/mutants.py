@@ -80,6 +80,8 @@ _lin = _chapter("linearisation*", "tests/test_linearisation*.py",
 _dl = _chapter("deep_linear*", "tests/test_deep_linear*.py", "chapters/02_*.ipynb")
 _lr = _chapter("lazy_rich*", "tests/test_lazy_rich*.py", "chapters/03_*.ipynb")
 _xc = _chapter("xor_clusters*", "tests/test_xor_clusters*.py", "chapters/04_*.ipynb")
+_ts = _chapter("teacher_student*", "tests/test_teacher_student*.py",
+               "chapters/05_*.ipynb")
 
 MUTANTS: list[Mutant] = [
     # chapter 1: a network against its linearisation
@@ -137,6 +139,11 @@ MUTANTS: list[Mutant] = [
     _xc("xc-dropped-noise", "Gram matrix without the noise part of the inputs",
         "gram = x_plane @ x_plane.T + noise_rest @ noise_rest.T",
         "gram = x_plane @ x_plane.T"),
+    _ts("ts-i2-prefactor", "erf average I2 with 1/pi instead of 2/pi",
+        "TWO_OVER_PI = 2.0 / math.pi", "TWO_OVER_PI = 1.0 / math.pi"),
+    _ts("ts-no-sgd-noise", "Q equation without the eta^2 SGD-noise term",
+        "dQ = eta * (first + np.swapaxes(first, -1, -2)) + eta**2 * (",
+        "dQ = eta * (first + np.swapaxes(first, -1, -2)) + 0.0 * eta**2 * ("),
 ]
 
 
