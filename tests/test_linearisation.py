@@ -7,6 +7,8 @@ divergence.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -167,6 +169,87 @@ def test_network_gradient_step_matches_finite_difference_of_the_loss(setup):
     assert run.weight_change[-1] == pytest.approx(moved, rel=1e-6)
 
 
+def _autograd_descent(data, p0, *, alpha, eta0, steps, model):
+    """The chapter's training loop written naively: torch autograd, no reductions.
+
+    Returns per-step train and test losses and weight changes, the final test
+    outputs, and the relative change of the tangent kernel.
+    """
+    t = {name: torch.as_tensor(getattr(data, name))
+         for name in ("x_train", "y_train", "x_test", "y_test")}
+    W0, a0 = torch.as_tensor(p0.W), torch.as_tensor(p0.a)
+    theta0 = torch.cat([a0, W0.ravel()])
+
+    def g(W, a, x):
+        return torch.tanh(x @ W.T) @ a / a.numel() ** 0.5
+
+    def f(W, a, x):
+        if model == "network":
+            return alpha * (g(W, a, x) - g(W0, a0, x))
+        _, tangent = torch.func.jvp(lambda W_, a_: g(W_, a_, x), (W0, a0),
+                                    (W - W0, a - a0))
+        return alpha * tangent
+
+    def kernel(W, a):
+        jac_W, jac_a = torch.func.jacrev(g, argnums=(0, 1))(W, a, t["x_train"])
+        jac = torch.cat([jac_a, jac_W.flatten(1)], dim=1)
+        return jac @ jac.T
+
+    W, a = W0.clone(), a0.clone()
+    eta = eta0 / alpha**2
+    out = {"train": [], "test": [], "moved": []}
+    for step in range(steps + 1):
+        W.requires_grad_(True)
+        a.requires_grad_(True)
+        loss = 0.5 * torch.mean((f(W, a, t["x_train"]) - t["y_train"]) ** 2)
+        with torch.no_grad():
+            out["train"].append(loss.item())
+            test_residual = f(W, a, t["x_test"]) - t["y_test"]
+            out["test"].append(0.5 * torch.mean(test_residual**2).item())
+            moved = torch.linalg.norm(torch.cat([a, W.ravel()]) - theta0)
+            out["moved"].append((moved / torch.linalg.norm(theta0)).item())
+        if step < steps:
+            grad_W, grad_a = torch.autograd.grad(loss, (W, a))
+            W, a = (W - eta * grad_W).detach(), (a - eta * grad_a).detach()
+    W, a = W.detach(), a.detach()
+    with torch.no_grad():
+        out["f_test"] = f(W, a, t["x_test"]).numpy()
+    k0, k_end = kernel(W0, a0), kernel(W, a)
+    kernel_change = torch.linalg.norm(k_end - k0) / torch.linalg.norm(k0)
+    out["kernel_change"] = kernel_change.item() if model == "network" else 0.0
+    return out
+
+
+@pytest.mark.parametrize("model, alpha", [("network", 0.5), ("network", 3.0),
+                                          ("linearised", 3.0)])
+def test_training_engine_agrees_with_a_naive_autograd_loop(setup, model, alpha):
+    # same float64 arithmetic in a different order: agreement to ~1e-12 over
+    # 12 steps; 1e-9 leaves room for round-off growth, far below any modelling
+    # change (a factor or a sign moves these numbers at order one)
+    data, p0 = setup
+    steps = 12
+    run = lin.train(data, p0, alpha=alpha, eta0=1.0, steps=steps,
+                    checkpoints=range(steps + 1), model=model)
+    naive = _autograd_descent(data, p0, alpha=alpha, eta0=1.0, steps=steps,
+                              model=model)
+    np.testing.assert_array_equal(run.t, np.arange(steps + 1))
+    np.testing.assert_allclose(run.train_loss, naive["train"], rtol=1e-9)
+    np.testing.assert_allclose(run.test_loss, naive["test"], rtol=1e-9)
+    np.testing.assert_allclose(run.weight_change, naive["moved"], rtol=1e-9,
+                               atol=1e-15)
+    np.testing.assert_allclose(run.f_test, naive["f_test"], rtol=1e-9, atol=1e-12)
+    assert run.kernel_change == pytest.approx(naive["kernel_change"], rel=1e-9)
+    assert run.model == model
+
+
+def test_default_checkpoints_are_step_zero_and_log_spaced_steps_up_to_the_end(setup):
+    data, p0 = setup
+    run = lin.train(data, p0, alpha=2.0, eta0=1.0, steps=1000)
+    expected = np.unique(np.r_[0, np.round(10 ** np.linspace(0, 3, 50))])
+    np.testing.assert_array_equal(run.t, expected)
+    assert run.t[0] == 0 and run.t[-1] == 1000 and len(run.t) == len(run.train_loss)
+
+
 def test_weight_movement_and_linearisation_gap_shrink_like_one_over_alpha(setup):
     data, p0 = setup
     alphas = np.array([4.0, 8.0, 16.0, 32.0])
@@ -184,34 +267,73 @@ def test_linearised_predictions_do_not_depend_on_alpha(setup):
     np.testing.assert_allclose(a.f_test, b.f_test, rtol=1e-10)
 
 
-def test_summarise_scaling_matches_lazy_scaling(setup):
-    data, p0 = setup
-    direct = lin.lazy_scaling(data, p0, [2.0, 8.0], eta0=1.0, steps=40)
-    runs = {a: lin.train(data, p0, alpha=a, eta0=1.0, steps=40) for a in (2.0, 8.0)}
-    linearised = lin.train(data, p0, alpha=1.0, eta0=1.0, steps=40,
-                           model="linearised")
+def _history(model, f_test, *, end=40, train_loss=0.1, test_loss=0.2, moved=0.3,
+             kernel_change=0.0):
+    t = np.array([0, end])
+    return lin.History(t=t, train_loss=np.array([1.0, train_loss]),
+                       test_loss=np.array([1.0, test_loss]),
+                       weight_change=np.array([0.0, moved]), f_test=np.asarray(f_test),
+                       kernel_change=kernel_change, model=model)
+
+
+def test_summary_reads_the_last_record_of_each_run_and_the_rms_gap():
+    # hand-made histories with known answers: test outputs differ by (3, 4, 0, 0)
+    # from the linearised model's, an RMS gap of sqrt(25 / 4) = 2.5
+    linearised = _history("linearised", [0.0, 0.0, 1.0, 1.0], test_loss=0.7)
+    runs = {2.0: _history("network", [3.0, 4.0, 1.0, 1.0], train_loss=0.11,
+                          test_loss=0.21, moved=0.31, kernel_change=0.41),
+            8.0: _history("network", [0.0, 0.0, 1.0, 1.0], train_loss=0.12,
+                          test_loss=0.22, moved=0.32, kernel_change=0.42)}
     summary = lin.summarise_scaling(runs, linearised)
-    np.testing.assert_allclose(summary.lin_gap, direct.lin_gap, rtol=1e-12)
-    np.testing.assert_allclose(summary.kernel_change, direct.kernel_change, rtol=1e-12)
+    np.testing.assert_array_equal(summary.alpha, [2.0, 8.0])
+    np.testing.assert_allclose(summary.lin_gap, [2.5, 0.0], rtol=1e-15)
+    np.testing.assert_array_equal(summary.train_loss, [0.11, 0.12])
+    np.testing.assert_array_equal(summary.test_loss, [0.21, 0.22])
+    np.testing.assert_array_equal(summary.weight_change, [0.31, 0.32])
+    np.testing.assert_array_equal(summary.kernel_change, [0.41, 0.42])
+    assert summary.lin_test_loss == 0.7
+
+
+def test_lazy_scaling_summarises_one_network_run_per_alpha(setup):
+    data, p0 = setup
+    summary = lin.lazy_scaling(data, p0, [2.0, 8.0], eta0=1.0, steps=40)
+    for alpha, gap, kernel_change in zip((2.0, 8.0), summary.lin_gap,
+                                         summary.kernel_change, strict=True):
+        network = lin.train(data, p0, alpha=alpha, eta0=1.0, steps=40)
+        linearised = lin.train(data, p0, alpha=alpha, eta0=1.0, steps=40,
+                               model="linearised")
+        rms = np.sqrt(np.mean((network.f_test - linearised.f_test) ** 2))
+        assert gap == pytest.approx(rms, rel=1e-9)
+        assert kernel_change == pytest.approx(network.kernel_change, rel=1e-12)
+        assert linearised.kernel_change == 0.0
 
 
 def test_fit_power_law_recovers_exponent():
     x = np.array([1.0, 2.0, 4.0, 8.0])
     assert lin.fit_power_law(x, 3 * x**-1.5) == pytest.approx(-1.5)
+    # two points determine the line
+    assert lin.fit_power_law([1.0, 2.0], [3.0, 12.0]) == pytest.approx(2.0)
 
 
 def test_run_above_stability_limit_stops_with_a_message_naming_eta0(setup):
     data, p0 = setup
     limit = lin.stability_limit(lin.tangent_kernel(p0, data.x_train))
-    with pytest.raises(ld.DivergenceError,
-                       match=r"reduce eta0 = .*2/lambda_max\(K0/P\)"):
-        lin.train(data, p0, alpha=1.0, eta0=5 * limit, steps=2000, model="linearised")
+    message = (r"^loss became (inf|nan) at step [1-9]\d*: the run diverged; reduce "
+               rf"eta0 = {5 * limit:g}\. The linearised dynamics are stable only for "
+               rf"eta0 < 2/lambda_max\(K0/P\) = {limit:.3g}\.$")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one clear error, not a stream of warnings
+        with pytest.raises(ld.DivergenceError, match=message):
+            lin.train(data, p0, alpha=1.0, eta0=5 * limit, steps=2000,
+                      model="linearised")
 
 
 def test_huge_eta0_is_reported_as_divergence(setup):
     data, p0 = setup
-    with pytest.raises(ld.DivergenceError, match="reduce eta0 = 1e"):
-        lin.train(data, p0, alpha=1.0, eta0=1e300, steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ld.DivergenceError, match="reduce eta0 = 1e"):
+            lin.train(data, p0, alpha=1.0, eta0=1e300, steps=5)
 
 
 # ----------------------------------------------------------------- exercise checks
@@ -307,7 +429,53 @@ def test_stub_is_reported_as_not_implemented():
     (lambda d, p: lin.train(d, p, alpha=1.0, eta0=1.0, steps=5, checkpoints=[9]),
      ValueError, "checkpoints must hold steps between 0 and 5"),
     (lambda d, p: lin.train("data", p, alpha=1.0, eta0=1.0, steps=5), TypeError,
-     "data must be a Dataset"),
+     r"^data must be a Dataset \(see make_teacher_data\); got str$"),
+    (lambda d, p: lin.train(d, lin.init_params(3, 8), alpha=1.0, eta0=1.0, steps=5),
+     ValueError, r"^data has input dimension 4 but params0 expects 3$"),
+    (lambda d, p: lin.train(d, p, alpha=1.0, eta0=0.0, steps=5), ValueError,
+     r"^eta0 must be > 0; got 0"),
+    # 20000 training inputs: the 20000 x 20000 kernel alone is 3.0 GiB
+    (lambda d, p: lin.train(lin.make_teacher_data(20_000, 4, P_test=10), p,
+                            alpha=1.0, eta0=1.0, steps=5),
+     ValueError, r"^data: training on 20000 examples \(10 test\) with 320 "
+     r"parameters needs about 3\.1 GiB; the limit is 2\.0 GiB"),
+    # the linearised model also holds the test Jacobian: 2 x 8 bytes x 500000 x 320
+    (lambda d, p: lin.train(lin.Dataset(d.x_train[:10], d.y_train[:10],
+                                        np.zeros((500_000, 4)), np.zeros(500_000)),
+                            p, alpha=1.0, eta0=1.0, steps=5, model="linearised"),
+     ValueError, r"^data: training on 10 examples \(500000 test\) with 320 "
+     r"parameters needs about 2\.4 GiB"),
+    (lambda d, p: lin.lazy_scaling(d, p, [[1.0, 2.0]], eta0=1.0, steps=5),
+     ValueError, r"^alphas must be a 1-dimensional array"),
+    (lambda d, p: lin.lazy_scaling(d, p, [1.0, 0.0], eta0=1.0, steps=5),
+     ValueError, r"^alphas must be >= 0\.001 and <= 1e\+06; got 0"),
+    (lambda d, p: lin.summarise_scaling({}, _history("linearised", [0.0])),
+     TypeError, r"^runs must be a non-empty dict \{alpha: History\}; got dict$"),
+    (lambda d, p: lin.summarise_scaling([], _history("linearised", [0.0])),
+     TypeError, r"^runs must be a non-empty dict \{alpha: History\}; got list$"),
+    (lambda d, p: lin.summarise_scaling({1.0: _history("linearised", [0.0])},
+                                        _history("linearised", [0.0])),
+     TypeError, r"^runs must map alpha to network History objects \(see train\)$"),
+    (lambda d, p: lin.summarise_scaling({1.0: "run"}, _history("linearised", [0.0])),
+     TypeError, r"^runs must map alpha to network History objects"),
+    (lambda d, p: lin.summarise_scaling({1.0: _history("network", [0.0])},
+                                        _history("network", [0.0])),
+     TypeError, r"^linearised must be the History of a model='linearised' run$"),
+    (lambda d, p: lin.summarise_scaling({1.0: _history("network", [0.0])}, None),
+     TypeError, r"^linearised must be the History"),
+    (lambda d, p: lin.summarise_scaling({1.0: _history("network", [0.0], end=30)},
+                                        _history("linearised", [0.0])),
+     ValueError, r"^runs and linearised must end at the same step; got \{"),
+    (lambda d, p: lin.fit_power_law([[1.0, 2.0]], [1.0, 2.0]), ValueError,
+     r"^x must be a 1-dimensional array"),
+    (lambda d, p: lin.fit_power_law([1.0, 2.0], [1.0, 2.0, 3.0]), ValueError,
+     r"^y must have shape \(2\)"),
+    (lambda d, p: lin.fit_power_law([0.0, 2.0], [1.0, 2.0]), ValueError,
+     r"^x and y must be positive to fit a power law; got min x 0, min y 1$"),
+    (lambda d, p: lin.fit_power_law([1.0, 2.0], [0.0, 2.0]), ValueError,
+     r"^x and y must be positive to fit a power law; got min x 1, min y 0$"),
+    (lambda d, p: lin.fit_power_law([1.0], [1.0]), ValueError,
+     r"^x must hold at least 2 points; got 1$"),
     (lambda d, p: lin.network_output(p, np.zeros((3, 7))), ValueError,
      r"x must have shape \(any, 4\)"),
     (lambda d, p: lin.tangent_kernel(p, np.zeros((60_000, 4))), ValueError,
@@ -322,6 +490,27 @@ def test_stub_is_reported_as_not_implemented():
      ValueError, "kernel must be symmetric"),
     (lambda d, p: lin.gradient_flow_residual(np.eye(2), np.ones(2), [-1.0]),
      ValueError, "times must be >= 0"),
+    # every argument of the closed forms, at the edge of what it accepts
+    (lambda d, p: lin.gd_residual_closed_form(np.ones((2, 2, 2)), np.ones(2), 1.0,
+                                              [1]),
+     ValueError, r"^kernel must be a 2-dimensional array"),
+    (lambda d, p: lin.stability_limit(np.ones((2, 3))), ValueError,
+     r"^kernel must be square; got shape \(2, 3\)"),
+    # a tiny kernel's asymmetry is judged relative to its own scale
+    (lambda d, p: lin.stability_limit(1e-6 * np.array([[1.0, 1e-3], [0.0, 1.0]])),
+     ValueError, r"^kernel must be symmetric; got a relative asymmetry"),
+    (lambda d, p: lin.gd_residual_closed_form(np.eye(2), np.ones(2), 0.0, [1]),
+     ValueError, r"^eta0 must be > 0; got 0"),
+    (lambda d, p: lin.gd_residual_closed_form(np.eye(2), np.ones(2), -1.0, [1]),
+     ValueError, r"^eta0 must be > 0; got -1"),
+    (lambda d, p: lin.gd_residual_closed_form(np.eye(2), np.ones(2), 1.0, [-1]),
+     ValueError, r"^steps must hold steps >= 0"),
+    (lambda d, p: lin.gradient_flow_residual(np.eye(2), np.ones(3), [1.0]),
+     ValueError, r"^y must have shape \(2\)"),
+    (lambda d, p: lin.gradient_flow_residual(np.eye(2), np.ones(2), [[1.0]]),
+     ValueError, r"^times must be a 1-dimensional array"),
+    (lambda d, p: lin.gradient_flow_residual(np.ones((2, 2, 2)), np.ones(2), [1.0]),
+     ValueError, r"^kernel must be a 2-dimensional array"),
     (lambda d, p: lin.stability_limit(np.zeros((2, 2))), ValueError,
      "kernel must have a positive eigenvalue"),
     (lambda d, p: lin.fit_power_law([1.0, 2.0], [1.0, -1.0]), ValueError,
@@ -336,3 +525,13 @@ def test_bad_arguments_raise_errors_that_name_them(setup, call, exc, match):
     data, p0 = setup
     with pytest.raises(exc, match=match):
         call(data, p0)
+
+
+def test_kernel_symmetric_to_the_documented_tolerance_is_accepted():
+    # "symmetric to 1e-8 of its largest entry": exactly 1e-8 passes, 2e-8 does not
+    at_tolerance = np.array([[1.0, 1e-8], [0.0, 1.0]])
+    # K/P has eigenvalues 1/2 (to 1e-8), so the limit is 2 / (1/2) = 4
+    assert lin.stability_limit(at_tolerance) == pytest.approx(4.0, rel=1e-7)
+    with pytest.raises(ValueError, match="^kernel must be symmetric"):
+        lin.stability_limit(np.array([[1.0, 2e-8], [0.0, 1.0]]))
+

@@ -42,3 +42,33 @@ def test_curated_mutants_change_the_code_and_have_unique_names():
     for m in mutants.MUTANTS:
         assert m.snippet != m.replacement and m.snippet.strip()
         assert not m.files.startswith("book")  # never mutate the tooling itself
+
+
+def test_generated_mutant_results_are_counted_per_module():
+    from learning_dynamics.book import generated_mutants as gm
+
+    results = "\n".join([
+        "    learning_dynamics.lazy_rich.theory.x_stability_limit__mutmut_1: killed",
+        "    learning_dynamics.lazy_rich.theory.x_stability_limit__mutmut_2: survived",
+        "    learning_dynamics.lazy_rich.train.xǁ_Runǁpredict__mutmut_3: no tests",
+        "    learning_dynamics.lazy_rich.train.x__run__mutmut_4: killed",
+        "Some other line mutmut prints",
+    ])
+    counts = gm.scores(results)
+    assert set(counts) == {"learning_dynamics.lazy_rich.theory",
+                           "learning_dynamics.lazy_rich.train"}
+    assert counts["learning_dynamics.lazy_rich.theory"] == {"killed": 1, "survived": 1}
+    assert counts["learning_dynamics.lazy_rich.train"] == {"killed": 1, "no tests": 1}
+
+
+def test_generated_mutant_runner_narrows_mutmut_to_the_chosen_chapters(tmp_path):
+    from learning_dynamics.book import generated_mutants as gm
+
+    pyproject = tmp_path / "pyproject.toml"
+    root = Path(__file__).resolve().parents[1]
+    pyproject.write_text((root / "pyproject.toml").read_text())
+    gm._narrow(pyproject, ["xor_clusters"])
+    text = pyproject.read_text()
+    assert ('only_mutate = ["src/learning_dynamics/xor_clusters/theory.py", '
+            '"src/learning_dynamics/xor_clusters/train.py"]') in text
+    assert "src/learning_dynamics/*/theory.py" not in text

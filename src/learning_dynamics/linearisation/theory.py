@@ -18,7 +18,7 @@ __all__ = ["gd_residual_closed_form", "gradient_flow_residual", "stability_limit
 def _check_kernel(kernel) -> np.ndarray:
     """A square, symmetric kernel matrix (symmetric to 1e-8 of its largest entry)."""
     kernel = check_array("kernel", kernel, ndim=2)
-    P = kernel.shape[0]
+    P = len(kernel)
     if kernel.shape != (P, P):
         raise ValueError(f"kernel must be square; got shape {kernel.shape}")
     scale = max(float(np.abs(kernel).max()), 1e-300)
@@ -31,7 +31,7 @@ def _check_kernel(kernel) -> np.ndarray:
 
 def _kernel_modes(kernel: np.ndarray, y: np.ndarray):
     """Eigenvalues of ``K0 / P`` and the targets' coordinates on its eigenvectors."""
-    eigenvalues, eigenvectors = np.linalg.eigh(kernel / kernel.shape[0])
+    eigenvalues, eigenvectors = np.linalg.eigh(kernel / len(kernel))
     return eigenvalues, eigenvectors, eigenvectors.T @ y
 
 
@@ -59,7 +59,7 @@ def gd_residual_closed_form(kernel: np.ndarray, y: np.ndarray, eta0: float,
     ndarray, shape (len(steps), P)
     """
     kernel = _check_kernel(kernel)
-    y = check_array("y", y, shape=(kernel.shape[0],))
+    y = check_array("y", y, shape=(len(kernel),))
     eta0 = check_float("eta0", eta0, minimum=0.0, min_inclusive=False)
     steps = check_times("steps", steps)
     eigenvalues, eigenvectors, coords = _kernel_modes(kernel, y)
@@ -79,7 +79,7 @@ def gradient_flow_residual(kernel: np.ndarray, y: np.ndarray, times) -> np.ndarr
     ndarray, shape (len(times), P)
     """
     kernel = _check_kernel(kernel)
-    y = check_array("y", y, shape=(kernel.shape[0],))
+    y = check_array("y", y, shape=(len(kernel),))
     times = check_array("times", np.atleast_1d(times), ndim=1)
     if np.any(times < 0):
         raise ValueError(f"times must be >= 0; got min {times.min():g}")
@@ -95,7 +95,7 @@ def stability_limit(kernel: np.ndarray) -> float:
     the kernel is multiplied by ``|1 - eta0 lambda_max| > 1`` at every step.
     """
     kernel = _check_kernel(kernel)
-    top = float(np.linalg.eigvalsh(kernel / kernel.shape[0])[-1])
+    top = float(np.linalg.eigvalsh(kernel / len(kernel))[-1])
     if top <= 0:
         raise ValueError(f"kernel must have a positive eigenvalue; got largest {top:g}")
     return 2.0 / top

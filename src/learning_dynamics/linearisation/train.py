@@ -105,14 +105,12 @@ class _Run:
     jacobian0: np.ndarray
     jacobian0_test: np.ndarray | None
 
-    def predict(self, theta: np.ndarray, test: bool = False) -> np.ndarray:
-        """Centred, scaled output ``f`` on the training (or test) inputs."""
-        x = self.data.x_test if test else self.data.x_train
+    def predict_test(self, theta: np.ndarray) -> np.ndarray:
+        """Centred, scaled output ``f`` on the test inputs."""
         if self.model == "network":
-            g0 = self.g0_test if test else self.g0_train
-            return self.alpha * (network_output(self.params0.unflatten(theta), x) - g0)
-        jac = self.jacobian0_test if test else self.jacobian0
-        return self.alpha * (jac @ (theta - self.params0.flat()))
+            output = network_output(self.params0.unflatten(theta), self.data.x_test)
+            return self.alpha * (output - self.g0_test)
+        return self.alpha * (self.jacobian0_test @ (theta - self.params0.flat()))
 
     def residual_and_gradient(self, theta: np.ndarray):
         """Training residuals ``f - y`` and a function giving the loss gradient.
@@ -221,7 +219,7 @@ def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: i
             loss = 0.5 * np.mean(residual**2)
         check_finite_loss(loss, step, knob=f"eta0 = {eta0:g}", hint=hint)
         if step in record:
-            test_residual = run.predict(theta, test=True) - data.y_test
+            test_residual = run.predict_test(theta) - data.y_test
             train_loss.append(loss)
             test_loss.append(0.5 * np.mean(test_residual**2))
             moved = np.linalg.norm(theta - theta0) / np.linalg.norm(theta0)
@@ -230,7 +228,7 @@ def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: i
             theta = theta - eta * gradient()
     return History(t=checkpoints, train_loss=np.array(train_loss),
                    test_loss=np.array(test_loss), weight_change=np.array(weight_change),
-                   f_test=run.predict(theta, test=True),
+                   f_test=run.predict_test(theta),
                    kernel_change=_final_kernel_change(run, theta), model=run.model)
 
 
