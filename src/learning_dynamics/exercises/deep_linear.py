@@ -10,58 +10,16 @@ from typing import Callable
 import numpy as np
 
 from ..device import single_threaded
-from ._core import CheckResult
+from ._core import CheckResult, run_check
 
 __all__ = ["check_tree_covariance", "check_torch_mse"]
 
 
 def _run(name: str, student_fn: Callable, cases, *, rtol: float, atol: float,
          verbose: bool) -> CheckResult:
-    """Compare ``student_fn`` with the reference; report shapes and the largest
-    error."""
-    if not callable(student_fn):
-        raise TypeError(
-            f"student_fn must be a function; got {type(student_fn).__name__}"
-        )
-    result = None
-    for k, (args, expected) in enumerate(cases, start=1):
-        try:
-            got = np.asarray(student_fn(*args), dtype=float)
-        except NotImplementedError as exc:
-            result = CheckResult(False, f"✗ {name}: not implemented yet — {exc}")
-            break
-        except (
-            Exception
-        ) as exc:  # a student's bug: report it, do not crash the notebook
-            result = CheckResult(
-                False, f"✗ {name}: case {k} raised {type(exc).__name__}: {exc}"
-            )
-            break
-        if got.shape != expected.shape:
-            result = CheckResult(
-                False,
-                f"✗ {name}: case {k} returned shape {got.shape}, "
-                f"expected {expected.shape}.",
-            )
-            break
-        error = np.abs(got - expected)
-        if not np.all(error <= atol + rtol * np.abs(expected)):
-            where = tuple(
-                int(i) for i in np.unravel_index(np.argmax(error), error.shape)
-            )
-            result = CheckResult(
-                False,
-                f"✗ {name}: case {k} (shape {got.shape}) differs by up "
-                f"to {error.max():.3g} at index {where} (rtol {rtol:g}).",
-            )
-            break
-    if result is None:
-        result = CheckResult(
-            True, f"✓ {name}: all {len(cases)} cases match the reference."
-        )
-    if verbose:
-        print(result.message)
-    return result
+    """``run_check`` on ``(args, expected)`` cases (no keyword arguments)."""
+    return run_check(name, student_fn, [(args, {}, want) for args, want in cases],
+                     rtol=rtol, atol=atol, verbose=verbose)
 
 
 def check_tree_covariance(student_fn: Callable, *, verbose: bool = True) -> CheckResult:

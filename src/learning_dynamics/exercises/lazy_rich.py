@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..lazy_rich import population_loss_terms
-from ._core import CheckResult
+from ._core import CheckResult, run_check
 
 __all__ = [
     "check_second_moment_step",
@@ -23,44 +23,9 @@ __all__ = [
 
 
 def _compare(name, student_fn, cases, *, rtol, atol, verbose=True) -> CheckResult:
-    """Call ``student_fn(*args)`` per case; compare (shape and largest error)."""
-    if not callable(student_fn):
-        raise TypeError(
-            f"student_fn must be a function; got {type(student_fn).__name__}"
-        )
-    result = CheckResult(True, f"✓ {name}: all {len(cases)} cases match.")
-    for k, (args, expected) in enumerate(cases, start=1):
-        try:
-            got = np.asarray(student_fn(*args), dtype=float)
-        except NotImplementedError as exc:
-            result = CheckResult(False, f"✗ {name}: not implemented yet — {exc}")
-            break
-        except Exception as exc:  # a student's bug: report it, do not crash
-            result = CheckResult(
-                False, f"✗ {name}: case {k} raised {type(exc).__name__}: {exc}"
-            )
-            break
-        expected = np.asarray(expected, dtype=float)
-        if got.shape != expected.shape:
-            result = CheckResult(
-                False,
-                f"✗ {name}: case {k} returned shape {got.shape}, "
-                f"expected {expected.shape}.",
-            )
-            break
-        err = np.abs(got - expected)
-        if not np.all(err <= atol + rtol * np.abs(expected)):
-            scale = float(np.max(np.abs(expected)))
-            result = CheckResult(
-                False,
-                f"✗ {name}: case {k} (shape {got.shape}): largest "
-                f"error {float(np.max(err)):.3g} against entries "
-                f"up to {scale:.3g} (rtol {rtol:g}).",
-            )
-            break
-    if verbose:
-        print(result.message)
-    return result
+    """``run_check`` on ``(args, expected)`` cases (no keyword arguments)."""
+    return run_check(name, student_fn, [(args, {}, want) for args, want in cases],
+                     rtol=rtol, atol=atol, verbose=verbose)
 
 
 def _random_network(rng, d, P, N):
