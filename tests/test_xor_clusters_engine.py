@@ -1,9 +1,13 @@
 """Chapter 4: the p-independent Gram engine against the explicit p-dimensional one."""
+import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
+import torch
 
+from learning_dynamics import DivergenceError
 from learning_dynamics import xor_clusters as xc
 from learning_dynamics.xor_clusters.gram import draws_from_data
 
@@ -114,3 +118,84 @@ def test_cost_of_a_seed_does_not_depend_on_p():
         assert getattr(small, name).shape == getattr(huge, name).shape
     ratio = np.mean(np.diag(huge.gram)) / (2e6 + huge.mu_norm**2)
     assert abs(ratio - 1) < 0.01  # self term ~ p; relative spread ~ sqrt(2/p)
+
+
+def test_gradient_steps_match_autograd_of_the_mean_logistic_loss():
+    # torch differentiates softplus(-y f) with f = relu(X W^T) a; the engine uses the
+    # closed-form gradient in coefficients, W(t) = W(0) + C(t) X.  A neuron at exactly
+    # zero stays there (relu'(0) = 0, torch's convention).  float64 round-off only.
+    cfg = xc.XORConfig(n=8, p=20, m=6, signal=2.0, rho=0.25, init_std=0.3, n_test=4)
+    data = xc.make_xor_data(cfg, seed=4)
+    W0 = xc.init_first_layer(cfg, seed=5)
+    W0[1] = 0.0
+    eta = 0.7
+    run = xc.train_direct(data, W0, eta=eta, steps=[0, 1, 2, 3])
+    X, y = torch.tensor(data.X), torch.tensor(data.y)
+    a = torch.tensor(xc.output_weights(cfg.m))
+    W = torch.tensor(W0)
+    for t in range(4):
+        W.requires_grad_(True)
+        loss = torch.nn.functional.softplus(-y * (torch.relu(X @ W.T) @ a)).mean()
+        loss.backward()
+        expected = W.detach().numpy()
+        np.testing.assert_allclose(W0 + run.coeff[t] @ data.X, expected,
+                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(run.pre_train[t], data.X @ expected.T,
+                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(run.w_plane[t], expected[:, :2], rtol=1e-10)
+        np.testing.assert_allclose(run.w_norm[t], np.linalg.norm(expected, axis=1),
+                                   rtol=1e-10)
+        assert run.loss[t] == pytest.approx(loss.item(), rel=1e-12)
+        W = (W - eta * W.grad).detach()
+    assert np.all(run.w_norm[:, 1] == 0)
+    assert np.ptp(run.loss) > 0.05  # margins of order one: the steps do move
+
+
+def test_overflowing_inputs_stop_both_engines_with_a_message_naming_the_step_size():
+    cfg = xc.XORConfig(n=8, p=20, m=4, init_std=0.1, n_test=8)
+    data, W0 = _explicit(cfg, 0)
+    huge = dataclasses.replace(data, X=data.X * 1e200)
+    message = ("^loss became (inf|nan) at step {}" + re.escape(
+        ": the run diverged; reduce eta (step size) = 0.5. "
+        "The logistic loss is bounded below"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(DivergenceError, match=message.format(1)):
+            xc.train_direct(huge, W0, eta=0.5, steps=[3])
+        gram = xc.gram_from_data(huge, W0)  # X X^T overflows already
+        with pytest.raises(DivergenceError, match=message.format(0)):
+            xc.train_gram(gram, eta=0.5, steps=[3])
+
+
+def test_direct_engine_draws_each_seeds_data_then_init_from_one_generator():
+    cfg = xc.XORConfig(n=8, p=20, m=4, signal=2.0, init_std=0.1, eta=0.5, n_test=8)
+    run = xc.run_xor(cfg, [3, 4], [0, 2], engine="direct")
+    for row, seed in enumerate([3, 4]):
+        data, W0 = _explicit(cfg, seed)
+        trajectory = xc.train_direct(data, W0, eta=cfg.eta, steps=[0, 2])
+        np.testing.assert_array_equal(run.w_plane[row], trajectory.w_plane)
+        np.testing.assert_array_equal(run.train_loss[row], trajectory.loss[[0, 2]])
+
+
+def test_every_64_bit_seed_is_accepted():
+    cfg = xc.XORConfig(n=8, p=20, m=4, n_test=8)
+    seeds = [0, 2**64 - 1]
+    run = xc.run_xor(cfg, seeds, [0])
+    assert run.seeds.tolist() == seeds
+    np.testing.assert_array_equal(run.cluster_flip_rate[1],
+                                  xc.sample_gram(cfg, 2**64 - 1).cluster_flip_rate())
+
+
+def test_init_draws_are_float32_normals_scaled_by_the_init_std():
+    cfg = xc.XORConfig(n=8, p=500, m=4, init_std=0.5, n_test=4)
+    W = xc.init_first_layer(cfg)  # default seed 0, like make_xor_data
+    np.testing.assert_array_equal(W, xc.init_first_layer(cfg, seed=0))
+    assert W.dtype == np.float64 and W.shape == (cfg.m, cfg.p)
+    draws = W / cfg.init_std  # exact: the std is a power of two
+    np.testing.assert_array_equal(draws, draws.astype(np.float32))
+    assert abs(draws.std() - 1) < 4 / math.sqrt(2 * draws.size)  # 4 standard errors
+
+
+def test_progress_bar_counts_seeds(monkeypatch, capsys):
+    monkeypatch.setenv("LEARNING_DYNAMICS_PROGRESS", "1")
+    xc.run_xor(xc.XORConfig(n=8, p=20, m=4, n_test=8), [0, 1], [0])
+    assert re.search(r"(^|\r)seeds: ", capsys.readouterr().err)

@@ -33,6 +33,12 @@ def _phi(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
+def _check_labels(y: np.ndarray) -> None:
+    """Refuse training labels outside {-1, +1}."""
+    if not np.all(np.abs(y) == 1):
+        raise ValueError("y must hold labels in {-1, +1}")
+
+
 def second_layer(m: int) -> np.ndarray:
     """``+1/sqrt(m)`` for the first ``m/2`` neurons, ``-1/sqrt(m)`` for the rest.
 
@@ -114,7 +120,10 @@ def decision_plane(w_plane, mu_norm: float, extent: float = 2.0, resolution: int
     mu_norm = check_float("mu_norm", mu_norm, minimum=0.0, min_inclusive=False)
     extent = check_float("extent", extent, minimum=0.0, min_inclusive=False)
     resolution = check_int("resolution", resolution, minimum=3, maximum=1001)
-    a = output_weights(w_plane.shape[0])
+    if len(w_plane) % 2:
+        raise ValueError(f"w_plane must have an even number of rows (neurons); "
+                         f"got {len(w_plane)}")
+    a = second_layer(len(w_plane))
     s = np.linspace(-extent, extent, resolution)
     S, R = np.meshgrid(s, s)
     pre = mu_norm * (S[..., None] * w_plane[:, 0] + R[..., None] * w_plane[:, 1])
@@ -137,12 +146,11 @@ def step1_margins(gram, y, eta: float) -> np.ndarray:
     eta : float
         Step size.
     """
-    gram = check_array("gram", gram, ndim=2)
-    n = gram.shape[0]
-    gram = check_array("gram", gram, shape=(n, n))
-    y = check_array("y", y, shape=(n,))
+    y = check_array("y", y, ndim=1)
+    _check_labels(y)
+    gram = check_array("gram", gram, shape=(y.size, y.size))
     eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
-    return eta / (8.0 * n) * y * (gram @ y)
+    return eta / (8.0 * y.size) * y * (gram @ y)
 
 
 def axis_imbalance(cluster, y) -> np.ndarray:
@@ -150,14 +158,24 @@ def axis_imbalance(cluster, y) -> np.ndarray:
 
     ``D_1 = sum_{+mu1} y_i - sum_{-mu1} y_i`` over the ``N_1`` training points on the
     ``mu1`` axis (likewise ``D_2``); approximately ``N(0, 1)`` over draws,
-    eq. (xor-step1-fail).
+    eq. (xor-step1-fail).  ``z_k = 0`` on an axis without training points.
+
+    Parameters
+    ----------
+    cluster : array_like (n,)
+        Cluster index of each training point: 0 = +mu1, 1 = -mu1, 2 = +mu2, 3 = -mu2.
+    y : array_like (n,)
+        Training labels in {-1, +1}.
 
     Returns
     -------
     ndarray (2,)
     """
-    cluster = check_array("cluster", cluster, ndim=1, dtype=np.int64)
+    cluster = check_array("cluster", cluster, ndim=1)
+    if not np.all(np.isin(cluster, (0, 1, 2, 3))):
+        raise ValueError("cluster must hold cluster indices in {0, 1, 2, 3}")
     y = check_array("y", y, shape=(cluster.size,))
+    _check_labels(y)
     z = np.zeros(2)
     for axis in range(2):
         on_axis = cluster // 2 == axis
@@ -176,7 +194,7 @@ def step1_fit_threshold(config: XORConfig) -> float:
     """
     if not isinstance(config, XORConfig):
         raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
-    endangered = max(config.n / 4, 1.0)
+    endangered = config.n / 4  # at least 1: XORConfig has n >= 4
     largest = NormalDist().inv_cdf((endangered - 0.375) / (endangered + 0.25))
     self_term = config.p + config.mu_norm_sq - largest * math.sqrt(config.n * config.p)
     return self_term / (max(config.mu_norm_sq, 1e-300) * math.sqrt(config.n / 2))
