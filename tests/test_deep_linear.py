@@ -12,6 +12,7 @@ import pytest
 
 from learning_dynamics import DivergenceError
 from learning_dynamics import deep_linear as dl
+from learning_dynamics.deep_linear import engine
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_toy_singular_values_are_sqrt7_sqrt3_1_1(toy):
 def test_mode_strength_matches_numerical_integration_of_mode_ode():
     s, a0, t = np.array([3.0, 1.5, 0.4]), 1e-3, np.linspace(0, 12, 25)
     closed = dl.mode_strength(t, s, a0, tau=1.3)
-    numeric = dl.integrate_mode_ode(t, s, a0, tau=1.3, n_layers=3)
+    numeric = dl.integrate_mode_ode(t, s, a0, tau=1.3)  # default: n_layers = 3
     np.testing.assert_allclose(numeric, closed, rtol=1e-7, atol=1e-12)
 
 
@@ -53,7 +54,7 @@ def test_half_time_is_where_the_sigmoid_reaches_half():
 def test_deep_half_time_equals_closed_form_for_two_weight_layers():
     s = np.array([4.0, 1.0])
     np.testing.assert_allclose(
-        dl.deep_half_time(s, 1e-3, n_layers=3), dl.half_time(s, 1e-3), rtol=1e-8
+        dl.deep_half_time(s, 1e-3), dl.half_time(s, 1e-3), rtol=1e-8  # n_layers = 3
     )
 
 
@@ -128,7 +129,11 @@ def test_typicality_loading_is_projection_on_the_prototype():
     assert svd.v[3, 0] < svd.v[0, 0]  # the penguin is less typical
 
 
-def test_reduced_output_training_equals_full_width_training():
+def test_reduced_output_training_equals_full_width_training(monkeypatch):
+    built = []  # the reduction is really used when asked, and only then
+    build = engine.OutputReduction.build
+    monkeypatch.setattr(engine.OutputReduction, "build",
+                        lambda *args: built.append(args) or build(*args))
     data = dl.branching_diffusion(n_features=300, seed=2)
     kw = dict(
         hidden=10,
@@ -141,7 +146,10 @@ def test_reduced_output_training_equals_full_width_training():
     )
     for n_layers in (2, 3, 4):
         a = dl.train(data, n_layers=n_layers, reduce_outputs=True, **kw)
+        assert len(built) == n_layers - 1
         b = dl.train(data, n_layers=n_layers, reduce_outputs=False, **kw)
+        assert len(built) == n_layers - 1
+        assert (a.eta, a.n_layers, a.prediction_rows) == (2e-4, n_layers, (0, 7))
         np.testing.assert_allclose(a.mode_matrix, b.mode_matrix, atol=1e-10)
         np.testing.assert_allclose(a.predictions, b.predictions, atol=1e-10)
         np.testing.assert_allclose(a.loss, b.loss, rtol=1e-10)
@@ -261,13 +269,185 @@ def test_explorer_figure_draws_and_explorer_builds():
 
 
 _TOY = dl.toy_data()
+_SVD = dl.data_svd(_TOY)
+_W = dl.init_weights(_TOY, hidden=3)  # W1 is 3 x 4, W2 is 7 x 3
+_CATS = dl.category_data([(2, 3), (4, 5)])  # 6 items, 8 features, rank 2
+_LIMIT = dl.stability_limit(_TOY)
+_WIDE = dl.Dataset(np.ones((3, 4)), _TOY.y, _TOY.item_names, _TOY.feature_names)
+_NOT_POS = r"must be > 0; got"
 BAD_INPUTS = [
-    (lambda: dl.mode_strength([0, 1], [1.0], 2.0), ValueError, "a0"),
-    (lambda: dl.mode_strength([-1.0], [1.0], 1e-3), ValueError, "t"),
-    (lambda: dl.mode_strength([1.0], [np.nan], 1e-3), ValueError, "s"),
-    (lambda: dl.mode_strength([1.0], [1.0], 1e-3, tau=0.0), ValueError, "tau"),
-    (lambda: dl.half_time([1.0, 2.0], [1e-3, 1e-3, 1e-3]), ValueError, "a0"),
-    (lambda: dl.discrete_half_time([1.0], 1e-3, eta=-0.1), ValueError, "eta"),
+    # closed forms: each function names each argument it validates
+    (lambda: dl.mode_strength([-1.0], [1.0], 1e-3), ValueError,
+     r"^t must hold times >= 0"),
+    (lambda: dl.mode_strength([[0.0, 1.0]], 1.0, 1e-3), ValueError,
+     r"^t must be a scalar or a 1-dimensional array of times"),
+    (lambda: dl.mode_strength([1.0], [0.0], 1e-3), ValueError, r"^s " + _NOT_POS),
+    (lambda: dl.mode_strength([1.0], [-1, -2, -3, -4], 1e-3), ValueError,
+     r"^s must be > 0; got \[-1\. -2\. -3\.\]$"),  # at most three offending values
+    (lambda: dl.mode_strength([1.0], [[1.0, 2.0]], 1e-3), ValueError,
+     r"^s must be a scalar or a 1-dimensional array"),
+    (lambda: dl.mode_strength([1.0], [np.nan], 1e-3), ValueError,
+     r"^s must contain only finite values"),
+    (lambda: dl.mode_strength([1.0], [1.0], 0.0), ValueError, r"^a0 " + _NOT_POS),
+    (lambda: dl.mode_strength([0, 1], [1.0], 1.0), ValueError,
+     r"^a0 must be smaller than 1 \* s for every mode"),
+    (lambda: dl.mode_strength([1.0], [1.0], 1e-3, tau=0.0), ValueError,
+     r"^tau must be > 0; got 0"),
+    (lambda: dl.half_time([-1.0], 1e-3), ValueError, r"^s " + _NOT_POS),
+    (lambda: dl.half_time([1.0, 2.0], [1e-3, 1e-3, 1e-3]), ValueError,
+     r"^a0 must be a scalar or have one entry per singular value \(2\); got 3"),
+    (lambda: dl.half_time([2.0], 1.0), ValueError,
+     r"^a0 must be smaller than 0\.5 \* s"),
+    (lambda: dl.discrete_half_time([0.0], 1e-3, eta=0.1), ValueError,
+     r"^s " + _NOT_POS),
+    (lambda: dl.discrete_half_time([2.0], 1.0, eta=0.1), ValueError,
+     r"^a0 must be smaller than 0\.5 \* s"),
+    (lambda: dl.discrete_half_time([1.0], 1e-3, eta=0.0), ValueError,
+     r"^eta " + _NOT_POS),
+    (lambda: dl.discrete_mode_strength([-1], 1.0, 1e-3, 0.1), ValueError,
+     r"^steps must hold times >= 0"),
+    (lambda: dl.discrete_mode_strength([1], 0.0, 1e-3, 0.1), ValueError,
+     r"^s " + _NOT_POS),
+    (lambda: dl.discrete_mode_strength([1], 1.0, 1.0, 0.1), ValueError,
+     r"^a0 must be smaller than 1 \* s"),
+    (lambda: dl.discrete_mode_strength([1], 1.0, 1e-3, 0.0), ValueError,
+     r"^eta " + _NOT_POS),
+    (lambda: dl.shallow_mode_strength([-1.0], 1.0, 0.0), ValueError,
+     r"^t must hold times >= 0"),
+    (lambda: dl.shallow_mode_strength([1.0], 0.0, 0.0), ValueError, r"^s " + _NOT_POS),
+    (lambda: dl.shallow_mode_strength([1.0], 1.0, np.nan), ValueError,
+     r"^b0 must contain only finite values"),
+    (lambda: dl.shallow_mode_strength([1.0], [1.0, 2.0, 3.0], [0.1, 0.2]), ValueError,
+     r"^b0 must be a scalar or have one entry per singular value \(3\); got shape"),
+    (lambda: dl.shallow_half_time(0.0, 0.1), ValueError, r"^s " + _NOT_POS),
+    (lambda: dl.shallow_half_time(2.0, 1.0), ValueError,
+     r"^b0 must be smaller than 0\.5 \* s"),
+    (lambda: dl.integrate_mode_ode([-1.0], 1.0, 1e-3), ValueError,
+     r"^t must hold times >= 0"),
+    (lambda: dl.integrate_mode_ode([1.0], 0.0, 1e-3), ValueError, r"^s " + _NOT_POS),
+    (lambda: dl.integrate_mode_ode([1.0], 1.0, 0.0), ValueError, r"^u0 " + _NOT_POS),
+    (lambda: dl.integrate_mode_ode([1.0], 1.0, 1.0), ValueError,
+     r"^u0 must be smaller than 1 \* s"),
+    (lambda: dl.integrate_mode_ode([1.0], 1.0, 1e-3, n_layers=1), ValueError,
+     r"^n_layers must be an integer >= 2 and <= 12; got 1"),
+    (lambda: dl.integrate_mode_ode([1.0], 1.0, 1e-3, n_layers=13), ValueError,
+     r"^n_layers must be an integer >= 2 and <= 12; got 13"),
+    (lambda: dl.deep_half_time(2.0, 1.0, n_layers=4), ValueError,
+     r"^u0 must be smaller than 0\.5 \* s"),
+    (lambda: dl.blowup_time(0.0, 1e-3), ValueError, r"^s " + _NOT_POS),
+    (lambda: dl.blowup_time(1.0, 0.0), ValueError, r"^u0 " + _NOT_POS),
+    (lambda: dl.blowup_time(1.0, 1e-3, n_layers=3), ValueError,
+     r"^n_layers must be an integer >= 4 and <= 12; got 3"),
+    (lambda: dl.blowup_time(1.0, 1e-3, n_layers=13), ValueError,
+     r"^n_layers must be an integer >= 4 and <= 12; got 13"),
+    (lambda: dl.stability_limit(np.eye(3)), TypeError, r"^data must be a deep_linear"),
+    (lambda: dl.stability_limit(_TOY, 1), ValueError,
+     r"^n_layers must be an integer >= 2 and <= 12; got 1"),
+    (lambda: dl.stability_limit(_TOY, 13), ValueError,
+     r"^n_layers must be an integer >= 2 and <= 12; got 13"),
+    (lambda: dl.tau_from_hyperparameters(0.0), ValueError, r"^eta " + _NOT_POS),
+    (lambda: dl.tau_from_hyperparameters(1.0, loss="l1"), ValueError,
+     r"^loss must be one of 'sum', 'mean', 'torch_mse'; got 'l1'"),
+    (lambda: dl.tau_from_hyperparameters(1.0, n_samples=0), ValueError,
+     r"^n_samples must be an integer >= 1; got 0"),
+    (lambda: dl.tau_from_hyperparameters(1.0, n_outputs=0), ValueError,
+     r"^n_outputs must be an integer >= 1; got 0"),
+    # random starts and what the modes predict
+    (lambda: dl.effective_initial_strength(_W[:1], _SVD), ValueError,
+     r"^weights must be the pair \(W1, W2\) of a two-layer net"),
+    (lambda: dl.effective_initial_strength(5, _SVD), ValueError,
+     r"^weights must be the pair \(W1, W2\)"),
+    (lambda: dl.effective_initial_strength(_W, _TOY), TypeError,
+     r"^svd must be a DataSVD; got Dataset"),
+    (lambda: dl.effective_initial_strength((np.ones(4), _W[1]), _SVD), ValueError,
+     r"^weights\[0\] must be a 2-dimensional array"),
+    (lambda: dl.effective_initial_strength((_W[0], np.ones(7)), _SVD), ValueError,
+     r"^weights\[1\] must be a 2-dimensional array"),
+    (lambda: dl.effective_initial_strength((_W[0][:, :3], _W[1]), _SVD), ValueError,
+     r"^weights shapes \(3, 3\), \(7, 3\) do not match the data "
+     r"\(4 inputs, 7 outputs\)"),
+    (lambda: dl.effective_initial_strength((_W[0], _W[1][:6]), _SVD), ValueError,
+     r"^weights shapes \(3, 4\), \(6, 3\) do not match"),
+    (lambda: dl.effective_initial_strength((_W[0], _W[1][:, :2]), _SVD), ValueError,
+     r"^weights shapes \(3, 4\), \(7, 2\) do not match"),
+    (lambda: dl.effective_initial_strength((np.ones((3, 2)), np.ones((8, 3))),
+                                           dl.data_svd(_CATS)), ValueError,
+     r"^weights shapes \(3, 2\), \(8, 3\) do not match the data "
+     r"\(6 inputs, 8 outputs\)"),
+    (lambda: dl.effective_initial_strength(_W, _SVD, orthogonalise=1), TypeError,
+     r"^orthogonalise must be True or False"),
+    (lambda: dl.predicted_loss(_TOY, np.ones((2, 4))), TypeError,
+     r"^svd must be a DataSVD; got Dataset"),
+    (lambda: dl.predicted_rsm(_SVD, np.ones((2, 3))), ValueError,
+     r"^strengths must have shape \(any, 4\); got \(2, 3\)"),
+    (lambda: dl.predicted_outputs(_SVD, np.ones((2, 4)), rows=[7]), ValueError,
+     r"^rows must hold steps between 0 and 6"),
+    # initial weights and training
+    (lambda: dl.init_weights(_TOY, hidden=0), ValueError,
+     r"^hidden must be an integer >= 1 and <= 4096; got 0"),
+    (lambda: dl.init_weights(_TOY, hidden=4097), ValueError,
+     r"^hidden must be an integer >= 1 and <= 4096; got 4097"),
+    (lambda: dl.init_weights(_TOY, n_layers=1), ValueError,
+     r"^n_layers must be an integer >= 2 and <= 12; got 1"),
+    (lambda: dl.init_weights(_TOY, n_layers=13), ValueError,
+     r"^n_layers must be an integer >= 2 and <= 12; got 13"),
+    (lambda: dl.init_weights(_TOY, init="zeros"), ValueError,
+     r"^init must be one of 'random', 'scaled_normal', 'balanced'; got 'zeros'"),
+    (lambda: dl.init_weights(_TOY, scale=0.0), ValueError, r"^scale " + _NOT_POS),
+    (lambda: dl.init_weights(_TOY, hidden=3, init="balanced", scale=1e-3), ValueError,
+     r"^hidden must be >= the rank of Sigma_yx \(4\) for a balanced start; got 3"),
+    (lambda: dl.train(np.eye(3), eta=1e-3, steps=10), TypeError, r"^data must be a"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, backend="jax"), ValueError,
+     r"^backend must be one of 'numpy', 'torch'"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=0), ValueError,
+     r"^steps must be an integer >= 1 and <= 10000000; got 0"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=2.5), TypeError,
+     r"^steps must be an integer"),
+    (lambda: dl.train(_TOY, hidden=0, eta=1e-3, steps=10), ValueError,
+     r"^hidden must be an integer >= 1"),
+    (lambda: dl.train(_TOY, eta=float("inf"), steps=10), ValueError,
+     r"^eta must be a finite number"),
+    (lambda: dl.train(_TOY, eta=0.0, steps=10), ValueError, r"^eta " + _NOT_POS),
+    (lambda: dl.train(_TOY, eta=_LIMIT, steps=10), ValueError,
+     r"^eta = 0\.377964 is at or above the stability limit 0\.378"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, check_stability="yes"), TypeError,
+     r"^check_stability must be True or False"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, record=[20]), ValueError,
+     r"^record must hold steps between 0 and 10; got min 20, max 20"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[np.zeros((3, 4))]),
+     ValueError, r"^weights0 must be a sequence of n_layers - 1 = 2 matrices"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=np.zeros((2, 4, 4))),
+     ValueError, r"^weights0 must be a sequence of n_layers - 1 = 2 matrices"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=5), ValueError,
+     r"^weights0 must be a sequence"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[np.ones(4), _W[1]]),
+     ValueError, r"^weights0\[0\] must be a 2-dimensional array"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[_W[0], _W[1][:, :2]]),
+     ValueError, r"^weights0\[1\] must have 3 columns; got shape \(7, 2\)"),
+    (lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[_W[0], _W[1][:5]]),
+     ValueError, r"^weights0\[-1\] must have 7 rows \(outputs\); got 5$"),
+    (lambda: dl.train(_WIDE, eta=1e-3, steps=10,  # 3 input features, 4 items
+                      weights0=[np.ones((2, 3)), np.ones((5, 2))]),
+     ValueError, r"^weights0\[-1\] must have 7 rows \(outputs\); got 5$"),
+    (lambda: dl.train(_TOY, hidden=0, eta=1e-3, steps=10, weights0=_W), ValueError,
+     r"^hidden must be an integer >= 1; got 0"),
+    (lambda: dl.simulate_gradient_flow(np.ones(3), [1.0]), ValueError,
+     r"^sigma_yx must be a 2-dimensional array"),
+    (lambda: dl.simulate_gradient_flow(_TOY.sigma_yx, [-1.0]), ValueError,
+     r"^t must hold times >= 0"),
+    (lambda: dl.simulate_gradient_flow(_TOY.sigma_yx, [1.0], dt=0.0), ValueError,
+     r"^dt must be > 0 and <= 0\.5; got 0"),
+    (lambda: dl.simulate_gradient_flow(_TOY.sigma_yx, [1.0], dt=0.6), ValueError,
+     r"^dt must be > 0 and <= 0\.5; got 0\.6"),
+    (lambda: dl.simulate_gradient_flow(_TOY.sigma_yx, [1.0], a0=0.0), ValueError,
+     r"^a0 " + _NOT_POS),
+    (lambda: dl.simulate_gradient_flow(_TOY.sigma_yx, [1.0], hidden=0), ValueError,
+     r"^hidden must be an integer >= 1; got 0$"),
+    (lambda: dl.simulate_gradient_flow(_TOY.sigma_yx, [1.0], hidden=3), ValueError,
+     r"^hidden must be >= the rank of Sigma_yx \(4\)"),
+    (lambda: dl.simulate_gradient_flow(_TOY.sigma_yx, [10.000001], dt=1e-6),
+     ValueError, r"^t / dt must be at most 10 000 000 steps; got 10000001"),
+    # other modules of the chapter
     (lambda: dl.tree_level_spectrum(1, 3, 0.1), ValueError, "branching"),
     (lambda: dl.tree_level_spectrum(2, 3, 0.5), ValueError, "flip_prob"),
     (lambda: dl.branching_diffusion(2, 3, 0.1, 0), ValueError, "n_features"),
@@ -275,25 +455,6 @@ BAD_INPUTS = [
         lambda: dl.branching_diffusion(2, 3, 0.1, 10, item_names=["a"]),
         ValueError,
         "item_names",
-    ),
-    (lambda: dl.tau_from_hyperparameters(1.0, loss="l1"), ValueError, "loss"),
-    (lambda: dl.train(_TOY, eta=1e-3, steps=10, backend="jax"), ValueError, "backend"),
-    (lambda: dl.train(_TOY, eta=1e-3, steps=0), ValueError, "steps"),
-    (lambda: dl.train(_TOY, eta=1e-3, steps=2.5), TypeError, "steps"),
-    (lambda: dl.train(_TOY, hidden=0, eta=1e-3, steps=10), ValueError, "hidden"),
-    (lambda: dl.train(_TOY, eta=float("inf"), steps=10), ValueError, "eta"),
-    (lambda: dl.train(_TOY, eta=1e-3, steps=10, init="zeros"), ValueError, "init"),
-    (lambda: dl.train(_TOY, eta=1e-3, steps=10, record=[20]), ValueError, "record"),
-    (lambda: dl.train(np.eye(3), eta=1e-3, steps=10), TypeError, "data"),
-    (
-        lambda: dl.init_weights(_TOY, hidden=2, init="balanced", scale=1e-3),
-        ValueError,
-        "hidden",
-    ),
-    (
-        lambda: dl.train(_TOY, eta=1e-3, steps=10, weights0=[np.zeros((3, 3))]),
-        ValueError,
-        "weights0",
     ),
     (lambda: dl.add_property(_TOY, "x", [1.0, 2.0]), ValueError, "values"),
     (lambda: dl.category_data([(0, 3)]), ValueError, "K_i"),
@@ -305,12 +466,12 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(
-    "call, error, name",
+    "call, error, match",
     BAD_INPUTS,
-    ids=[f"{i}-{b[2]}" for i, b in enumerate(BAD_INPUTS)],
+    ids=[f"{i}-{b[2].lstrip('^').split(' ')[0]}" for i, b in enumerate(BAD_INPUTS)],
 )
-def test_bad_inputs_raise_errors_that_name_the_argument(call, error, name):
-    with pytest.raises(error, match=name):
+def test_bad_inputs_raise_errors_that_name_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
         call()
 
 

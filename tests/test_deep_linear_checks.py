@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from learning_dynamics import DivergenceError
 from learning_dynamics import deep_linear as dl
 from learning_dynamics.deep_linear.train import DEFAULT_SPARSE_RECORDS, _record_steps
 from learning_dynamics.exercises._answers.deep_linear import (
@@ -43,22 +44,18 @@ def test_mode_strength_solves_the_mode_ode(s, ratio, tau):
 @given(s=st.floats(0.2, 20), ratio=st.floats(0.0, 0.45), tau=st.floats(0.1, 10))
 def test_shallow_half_time_is_where_the_shallow_curve_crosses_half(s, ratio, tau):
     b0 = ratio * s + 1e-9 * s
-    low, high = 0.0, 10 * tau  # bisection on the closed-form curve, independently
-    for _ in range(80):
-        mid = 0.5 * (low + high)
-        if dl.shallow_mode_strength([mid], s, b0, tau)[0, 0] < s / 2:
-            low = mid
-        else:
-            high = mid
-    assert dl.shallow_half_time(s, b0, tau)[0] == pytest.approx(
-        low, rel=1e-9, abs=1e-12
-    )
+    t_half = dl.shallow_half_time(s, b0, tau)[0]
+    # the curve rises monotonically from b0 < s/2 to s: one crossing, at t_half
+    before, at = dl.shallow_mode_strength([0.999 * t_half, t_half], s, b0, tau)[:, 0]
+    assert before < s / 2
+    assert at == pytest.approx(s / 2, rel=1e-12)  # float64 round-off
 
 
 def test_shallow_half_time_matches_gradient_descent():
-    run = dl.train(
-        TOY, n_layers=2, eta=1e-3, steps=2000, init="balanced", init_scale=0.3
-    )
+    # a shallow net has no hidden layer: any width is accepted, none is recorded
+    run = dl.train(TOY, n_layers=2, hidden=1, eta=1e-3, steps=2000, init="balanced",
+                   init_scale=0.3)
+    assert run.hidden is None
     expected = dl.shallow_half_time(SVD.s, 0.3)
     np.testing.assert_allclose(dl.mode_half_times(run), expected, rtol=2e-3)
 
@@ -85,8 +82,9 @@ def test_integrate_mode_ode_cost_does_not_grow_with_time():
 
 def test_deep_half_time_approaches_the_blowup_time_for_small_starts():
     for n_layers in (4, 6):
+        blowup = {"n_layers": n_layers} if n_layers != 4 else {}  # 4 is the default
         ratios = [dl.deep_half_time(2.0, u, n_layers=n_layers)[0]
-                  / dl.blowup_time(2.0, u, n_layers=n_layers)[0] for u in (1e-3, 1e-9)]
+                  / dl.blowup_time(2.0, u, **blowup)[0] for u in (1e-3, 1e-9)]
         assert abs(ratios[1] - 1) < abs(ratios[0] - 1)
         assert abs(ratios[1] - 1) < 0.02
 
@@ -103,8 +101,8 @@ def test_discrete_half_time_matches_the_exact_scalar_map():
 
 def test_balanced_gradient_descent_is_the_scalar_map():
     eta, steps = 0.05, 200
-    run = dl.train(
-        TOY, hidden=6, eta=eta, steps=steps, init="balanced", init_scale=1e-3
+    run = dl.train(  # hidden = rank of Sigma_yx, the narrowest balanced start
+        TOY, hidden=4, eta=eta, steps=steps, init="balanced", init_scale=1e-3
     )
     u = np.full(4, 1e-3)
     for _ in range(steps):
@@ -196,6 +194,8 @@ def test_outputs_rsm_and_loss_follow_the_mode_strengths():
     strengths = dl.mode_strength(run.t, SVD.s, 1e-3)
     np.testing.assert_allclose(run.predictions, dl.predicted_outputs(SVD, strengths),
                                atol=0.02)
+    chosen = dl.predicted_outputs(SVD, run.mode_strength, rows=[6, 1])  # sorted rows
+    np.testing.assert_allclose(chosen, run.predictions[:, [1, 6]], atol=1e-9)
     similarity = dl.rsm(run.hidden)
     np.testing.assert_allclose(similarity, dl.predicted_rsm(SVD, run.mode_strength),
                                atol=1e-9)
@@ -245,8 +245,10 @@ def test_default_record_is_sparse_for_long_runs():
 
 
 BOUNDS = [
-    (lambda: dl.train(TOY, steps=2_000_000, record=np.arange(0, 2_000_001)), "record",
-     ValueError, "GB"),
+    # refused before the first step: this run would diverge within ten steps
+    (lambda: dl.train(TOY, eta=1.0, init_scale=0.5, check_stability=False,
+                      steps=2_000_000, record=np.arange(0, 2_000_001)), "record",
+     ValueError, "snapshots of 912 bytes = 1.8 GB; the limit is 0.5 GB"),
     (lambda: dl.tree_singular_values(2, 30, 0.1, 10), "branching", ValueError, "4096"),
     (lambda: dl.tree_level_spectrum(2, 60, 0.1), "depth", ValueError, "53"),
     (lambda: dl.branching_diffusion(2, 3, 0.1, 10**8), "n_features", ValueError, "GB"),
@@ -325,3 +327,208 @@ def test_exercise_checks_report_stubs_without_crashing():
 
     result = check_tree_covariance(stub, verbose=False)
     assert not result and "not implemented yet" in result.message
+
+
+# ----------------------------------------------------------------- finite steps
+@pytest.mark.parametrize("s", [0.3, 3.0])
+@pytest.mark.parametrize("ratio", [0.05, 0.3, 0.45])
+def test_discrete_closed_forms_tend_to_gradient_flow_for_small_steps(s, ratio):
+    a0, eta = ratio * s, 1e-3 / s
+    # The odds grow by (1 + eta s)^2 per step instead of e^(2 eta s): the half-times
+    # differ by the factor eta s / ln(1 + eta s) = 1 + eta s / 2 + ...
+    rel = dl.discrete_half_time(s, a0, eta)[0] * eta / dl.half_time(s, a0)[0] - 1
+    assert 0 < rel < eta * s
+    # ... and after k steps the log-odds lag by 2k (eta s - ln(1 + eta s)), at most
+    # k (eta s)^2; the sigmoid's slope is at most s / 4.
+    k = np.array([0, 500, 2000, 5000])
+    lag = dl.discrete_mode_strength(k, s, a0, eta) - dl.mode_strength(k * eta, s, a0)
+    assert np.all(np.abs(lag[:, 0]) <= s / 4 * k * (eta * s) ** 2 + 1e-15 * s)
+
+
+def test_discrete_mode_strength_reaches_half_at_the_discrete_half_time():
+    s, a0 = np.array([3.0, 1.0, 0.2]), np.array([1e-3, 0.1, 0.09])
+    for eta in (0.01, 0.3):
+        k = dl.discrete_half_time(s, a0, eta)
+        for i in range(3):
+            a = dl.discrete_mode_strength([k[i]], s, a0, eta)[0, i]
+            assert a == pytest.approx(s[i] / 2, rel=1e-12)
+
+
+def test_shallow_strength_of_each_mode_starts_at_its_own_b0():
+    s, b0 = np.array([2.0, 0.5, 1.0]), np.array([1e-3, 0.2, 0.4])
+    np.testing.assert_allclose(  # the linear shallow ODE and its integration in w
+        dl.shallow_mode_strength(np.linspace(0, 5, 11), s, b0, tau=0.7),
+        dl.integrate_mode_ode(np.linspace(0, 5, 11), s, b0, tau=0.7, n_layers=2),
+        rtol=1e-8,  # RK4 on a 1/64 logit grid: O(h^4) ~ 1e-8
+    )
+
+
+def test_stability_limit_is_two_over_the_largest_hessian_eigenvalue_at_the_minimum():
+    # Two-layer net (the default n_layers = 3) at its balanced global minimum
+    # W1 = sqrt(S) V^T, W2 = U sqrt(S); Hessian of the loss by central differences.
+    w1, w2 = np.sqrt(SVD.s)[:, None] * SVD.v.T, SVD.u * np.sqrt(SVD.s)
+    p0, n1 = np.concatenate([w1.ravel(), w2.ravel()]), w1.size
+
+    def loss(p):
+        first, second = p[:n1].reshape(w1.shape), p[n1:].reshape(w2.shape)
+        return 0.5 * np.sum((TOY.y - second @ first @ TOY.x) ** 2)
+
+    h, n = 1e-4, p0.size
+    step = np.eye(n) * h
+    hessian = np.empty((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            hessian[i, j] = hessian[j, i] = (
+                loss(p0 + step[i] + step[j]) - loss(p0 + step[i] - step[j])
+                - loss(p0 - step[i] + step[j]) + loss(p0 - step[i] - step[j])
+            ) / (4 * h * h)
+    top = np.linalg.eigvalsh(hessian)[-1]
+    # truncation h^2/12 * (4th derivative ~ 1) and round-off eps / h^2: both ~1e-8
+    assert dl.stability_limit(TOY) == pytest.approx(2 / top, rel=1e-6)
+
+
+# ----------------------------------------------------------------- tau map
+def _torch_loss(torch, name, out, y):
+    """The three losses of eq. (dl-tau-map), written for torch's autograd."""
+    if name == "torch_mse":
+        return torch.nn.MSELoss()(out, y)
+    total = 0.5 * ((out - y) ** 2).sum()
+    return total if name == "sum" else total / y.shape[0]
+
+
+_ONE = dl.Dataset(np.eye(1), np.array([[2.0]]), ("item",), ("feature",))
+_D50 = dl.branching_diffusion(n_features=50, seed=0)  # P = 8 items, 50 outputs
+
+
+@pytest.mark.parametrize("loss, data, kwargs", [
+    ("sum", _D50, {}),
+    ("mean", _D50, {"n_samples": 8}),
+    ("mean", _ONE, {}),  # defaults: one sample ...
+    ("torch_mse", _ONE, {}),  # ... and one output
+])
+def test_tau_map_reproduces_torch_sgd_on_each_loss(loss, data, kwargs):
+    torch = pytest.importorskip("torch")
+    lr, steps = 0.02, 30
+    w0 = dl.init_weights(data, hidden=3, scale=0.3, seed=1)
+    W1 = torch.tensor(w0[0], requires_grad=True)
+    W2 = torch.tensor(w0[1], requires_grad=True)
+    opt = torch.optim.SGD([W1, W2], lr=lr)
+    x, y = torch.tensor(data.x.T), torch.tensor(data.y.T)
+    for _ in range(steps):
+        opt.zero_grad()
+        _torch_loss(torch, loss, x @ W1.T @ W2.T, y).backward()
+        opt.step()
+    tau = dl.tau_from_hyperparameters(lr, loss=loss, **kwargs)
+    ours = dl.train(data, eta=1 / tau, steps=steps, weights0=w0, hidden=3,
+                    record=[steps])
+    np.testing.assert_allclose(ours.weights[0], W1.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.weights[1], W2.detach().numpy(), atol=1e-12)
+
+
+# ----------------------------------------------------------------- random starts
+def _one_qr_strengths(growing, groups):
+    """Competition-corrected strengths from ONE QR of all growing vectors."""
+    _, r = np.linalg.qr(growing)  # columns in descending order of s
+    out = np.zeros(growing.shape[1])
+    for group in groups:
+        idx = list(group)
+        block = r[idx[0]:, idx]  # what is left after the stronger modes' directions
+        values = np.linalg.svd(block, compute_uv=False) if block.size else []
+        out[idx[:len(values)]] = np.sort(values)[::-1] ** 2 / 4
+    return out
+
+
+@pytest.mark.parametrize("hidden", [1, 2, 3, 6])
+def test_competition_corrected_strength_is_one_gram_schmidt_of_the_growing_vectors(
+        hidden):
+    w1, w2 = dl.init_weights(TOY, hidden=hidden, scale=0.1, seed=hidden)
+    growing = w1 @ SVD.v + w2.T @ SVD.u  # a + b of every mode, eq. (dl-u0-eff)
+    np.testing.assert_allclose(
+        dl.effective_initial_strength((w1, w2), SVD, orthogonalise=True),
+        _one_qr_strengths(growing, SVD.groups), rtol=1e-10, atol=1e-16)
+    # the default is the bare strength: |a + b|^2 / 4, or for the degenerate pair
+    # the squared singular values of its growing vectors / 4
+    bare = np.zeros(4)
+    bare[:2] = np.sum(growing[:, :2] ** 2, axis=0) / 4
+    pair = np.linalg.svd(growing[:, 2:], compute_uv=False)  # one value if hidden = 1
+    bare[2:2 + pair.size] = pair ** 2 / 4
+    np.testing.assert_allclose(dl.effective_initial_strength((w1, w2), SVD), bare,
+                               rtol=1e-10, atol=1e-16)
+
+
+# ----------------------------------------------------------------- initial weights
+def test_initialisers_draw_entries_with_the_documented_spread():
+    scale, hidden = 0.3, 1000
+    for init in ("random", "scaled_normal"):
+        weights = dl.init_weights(TOY, hidden=hidden, init=init, scale=scale, seed=2)
+        for w, (n_in, n_out) in zip(weights, [(4, hidden), (hidden, 7)], strict=True):
+            assert w.shape == (n_out, n_in)
+            std = scale if init == "random" else scale / np.sqrt(n_in + n_out)
+            # the sample std of n normal entries has relative spread 1 / sqrt(2 n)
+            assert np.std(w) == pytest.approx(std, rel=5 / np.sqrt(2 * w.size))
+
+
+def test_init_weights_defaults_are_the_start_train_uses():
+    start = dl.train(TOY, steps=1, record=[0]).weights0  # hidden 16, scale 0.01, seed 0
+    for ours, trains in zip(dl.init_weights(TOY), start, strict=True):
+        np.testing.assert_array_equal(ours, trains)
+
+
+# ----------------------------------------------------------------- records, divergence
+def test_default_record_keeps_every_step_up_to_100_mb():
+    every = _record_steps(None, 99_999, 1000)  # (99 999 + 1) * 1000 B = 100 MB
+    np.testing.assert_array_equal(every, np.arange(100_000))
+    sparse = _record_steps(None, 100_000, 1000)  # one step more does not fit
+    assert sparse.size == DEFAULT_SPARSE_RECORDS and np.issubdtype(sparse.dtype,
+                                                                   np.integer)
+    assert sparse[0] == 0 and sparse[-1] == 100_000
+
+
+def test_record_requests_up_to_500_mb_are_accepted():
+    np.testing.assert_array_equal(_record_steps(np.arange(10), 9, 50_000_000),
+                                  np.arange(10))  # exactly 500 MB
+    with pytest.raises(ValueError, match=r"^record asks for 11 snapshots of 50000000 "
+                                         r"bytes = 0\.6 GB; the limit is 0\.5 GB"):
+        _record_steps(np.arange(11), 10, 50_000_000)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no numpy warnings on the way
+@pytest.mark.parametrize("steps, record, caught_at", [
+    (15, None, 6),  # every step recorded, so checked: the first non-finite loss
+    (15, [0], 10),  # otherwise every 10th step ...
+    (8, [0], 8),  # ... the last step ...
+    (15, [0, 7], 7),  # ... and every recorded step
+])
+def test_divergence_is_caught_at_the_first_checked_step(steps, record, caught_at):
+    with pytest.raises(DivergenceError,
+                       match=rf"^loss became (inf|nan) at step {caught_at}: the run "
+                             r"diverged; reduce eta \(learning rate\) = 1\. Gradient "
+                             r"descent is stable near convergence only for eta < "
+                             r"0\.378\.$"):
+        dl.train(TOY, hidden=8, eta=1.0, steps=steps, init="random", init_scale=0.5,
+                 check_stability=False, record=record)
+
+
+def test_training_shows_a_progress_bar_named_training(monkeypatch, capsys):
+    monkeypatch.setenv("LEARNING_DYNAMICS_PROGRESS", "1")
+    dl.train(TOY, eta=1e-3, steps=3, record=[3])
+    assert "training:" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- matrix flow
+@pytest.mark.parametrize("n_layers, a0", [(3, None), (4, 1e-2)])
+def test_matrix_flow_error_is_first_order_in_dt(n_layers, a0):
+    # one output, two items: rank 1, s = sqrt(5); a width-1 hidden layer suffices
+    sigma_yx, s, t = np.array([[2.0, 1.0]]), np.sqrt(5.0), np.linspace(0, 4, 9)
+    if a0 is None:  # the defaults: a0 = 1e-3, dt = 1e-3, n_layers = 3
+        exact = dl.mode_strength(t, s, 1e-3)
+        fine = dl.simulate_gradient_flow(sigma_yx, t, hidden=1)
+        coarse = dl.simulate_gradient_flow(sigma_yx, t, dt=2e-3, hidden=1)
+    else:
+        exact = dl.integrate_mode_ode(t, s, a0, n_layers=n_layers)
+        fine, coarse = (dl.simulate_gradient_flow(sigma_yx, t, a0=a0, dt=dt, hidden=1,
+                                                  n_layers=n_layers)
+                        for dt in (1e-3, 2e-3))
+    errors = [np.max(np.abs(run - exact)) for run in (coarse, fine)]
+    # Euler: error = C dt + O(dt^2), with dt s ~ 0.5 %: halving dt halves it
+    assert 1.8 < errors[0] / errors[1] < 2.2

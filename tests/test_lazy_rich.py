@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -90,6 +92,7 @@ def test_lazy_limit_at_infinite_time_is_ridgeless_kernel_regression(small):
     pred = lr.initial_kernel(Xt, data.X, net.eps, net.w_bar0, net.M0) @ a
     mc = np.mean((pred - 0.5 * (Xt @ data.beta) ** 2) ** 2)
     assert abs(mc / test[0] - 1) < 0.03
+    assert abs(mc / lr.kernel_regression_loss(data, net) - 1) < 0.03
 
 
 def test_log_spaced_steps_agree_with_unit_steps():
@@ -213,103 +216,292 @@ def test_gradient_check_rejects_plausible_wrong_answers():
     assert not res.passed and "not implemented yet" in res.message
 
 
+# Helpers for the rows below: a state of the population loss with d = 2.
+def _loss_terms(dw_bar=(0.1, 0.2), dM=((1.0, 0.5), (0.5, 1.0)), alpha=1.0, eps=0.1,
+                beta=(1.0, 2.0)):
+    return lr.population_loss_terms(
+        np.array(dw_bar), np.array(dM), np.array(beta), alpha, eps
+    )
+
+
+# Nearly symmetric: an asymmetry of 1e-9 is above the tolerances of the symmetry
+# checks (1e-10 relative, 1e-12 absolute) and below numpy's default ones.
+_ALMOST_SYMMETRIC = np.array([[[2.0, 1.0], [1.0 + 1e-9, 3.0]]])
+_X = np.ones((3, 4))
+
+
 @pytest.mark.parametrize(
     "call, exc, match",
     [
         (
             lambda d, n: lr.make_teacher_data(0, 10),
             ValueError,
-            "d must be an integer >= 1",
+            "^d must be an integer >= 1",
         ),
         (
             lambda d, n: lr.make_teacher_data(5, 0),
             ValueError,
-            "P must be an integer >= 1",
+            "^P must be an integer >= 1",
         ),
-        (lambda d, n: lr.make_network(5, -2), ValueError, "N must be an integer >= 1"),
+        (lambda d, n: lr.make_network(5, -2), ValueError, "^N must be an integer >= 1"),
         (
             lambda d, n: lr.make_network(5, 3, eps=float("nan")),
             ValueError,
-            "eps must be a finite",
+            "^eps must be a finite",
         ),
-        (lambda d, n: lr.make_teacher_data(5, 3, seed=-1), ValueError, "seed must be"),
+        (lambda d, n: lr.make_teacher_data(5, 3, seed=-1), ValueError, "^seed must be"),
+        # train_recursion
         (
             lambda d, n: lr.train_recursion(d, n, 0.0, 10),
             ValueError,
-            "alpha must hold finite values > 0",
+            r"^alpha must hold finite values > 0 \(>= 1e-06 and <= 1e\+12\); got 0",
         ),
-        (lambda d, n: lr.train_recursion(d, n, "big", 10), TypeError, "alpha must be"),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1e-7, 10),
+            ValueError,
+            r"^alpha must hold finite values > 0 \(>= 1e-06 and <= 1e\+12\)",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, [1.0, 2e12], 10),
+            ValueError,
+            r"^alpha must hold finite values > 0 \(>= 1e-06 and <= 1e\+12\)",
+        ),
+        (lambda d, n: lr.train_recursion(d, n, "big", 10), TypeError, "^alpha must be"),
         (
             lambda d, n: lr.train_recursion(d, n, 1.0, -5),
             ValueError,
-            "t_max must hold finite values > 0",
+            r"^t_max must hold finite values > 0 \(> 0\); got -5",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, eps=np.nan),
+            ValueError,
+            "^eps must contain only finite values",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, eps=-0.1),
+            ValueError,
+            "^eps must be a finite value >= 0 or a 1-d sequence of them",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, eps=[[0.1]]),
+            ValueError,
+            "^eps must be a finite value >= 0 or a 1-d sequence of them",
         ),
         (
             lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=-1.0),
             ValueError,
-            "eta0 must be > 0",
+            "^eta0 must be > 0",
         ),
         (
             lambda d, n: lr.train_recursion(d, n, 1.0, 10, eta0=2.0, eta0_max=1.0),
             ValueError,
-            "eta0_max must be >= 2",
+            "^eta0_max must be >= 2",
         ),
         (
             lambda d, n: lr.train_recursion(d, n, [1.0, 2.0], [5, 6, 7]),
             ValueError,
-            "alpha, eps and t_max must",
+            "^alpha, eps and t_max must have broadcastable lengths; got 2, 1, 3",
         ),
         (
             lambda d, n: lr.train_recursion(d, n, 1.0, 10, stop_below=2.0),
             ValueError,
-            "stop_below must be",
+            "^stop_below must be > 0 and <= 1; got 2",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, stop_below=0.0),
+            ValueError,
+            "^stop_below must be > 0 and <= 1; got 0",
+        ),
+        (
+            lambda d, n: lr.train_recursion(d, n, 1.0, 10, keep_state="yes"),
+            TypeError,
+            "^keep_state must be True or False",
         ),
         (
             lambda d, n: lr.train_recursion("data", n, 1.0, 10),
             TypeError,
-            "data must be a TeacherData",
+            "^data must be a TeacherData",
         ),
         (
             lambda d, n: lr.train_recursion(d, lr.make_network(3, 4), 1.0, 10),
             ValueError,
-            "net must have input dimension",
+            "^net must have input dimension",
         ),
         (
             lambda d, n: lr.train_full_network(d, n, 1.0, -1),
             ValueError,
-            "steps must be an integer >= 0",
+            "^steps must be an integer >= 0",
         ),
+        # initial_kernel
         (
-            lambda d, n: lr.initial_kernel(np.ones((3, 4)), np.ones((2, 5)), 0.1),
+            lambda d, n: lr.initial_kernel(np.ones(4), _X, 0.1),
             ValueError,
-            "X2 must have 4 columns",
+            "^X1 must be a 2-dimensional array",
         ),
         (
-            lambda d, n: lr.population_loss_terms(
-                np.ones(3), np.ones((2, 2)), np.ones(3), 1.0, 0.1
+            lambda d, n: lr.initial_kernel(_X, np.ones(4), 0.1),
+            ValueError,
+            "^X2 must be a 2-dimensional array",
+        ),
+        (
+            lambda d, n: lr.initial_kernel(_X, np.ones((2, 5)), 0.1),
+            ValueError,
+            r"^X2 must have 4 columns like X1; got shape \(2, 5\)",
+        ),
+        (
+            lambda d, n: lr.initial_kernel(_X, _X, -0.1),
+            ValueError,
+            "^eps must be >= 0; got -0.1",
+        ),
+        (
+            lambda d, n: lr.initial_kernel(_X, _X, 0.1, w_bar0=np.ones(3)),
+            ValueError,
+            r"^w_bar0 must have shape \(4\)",
+        ),
+        (
+            lambda d, n: lr.initial_kernel(_X, _X, 0.1, M0=np.eye(3)),
+            ValueError,
+            r"^M0 must have shape \(4, 4\)",
+        ),
+        (
+            lambda d, n: lr.initial_kernel(
+                np.ones((3, 2)), np.ones((3, 2)), 0.1, M0=_ALMOST_SYMMETRIC[0]
             ),
             ValueError,
-            "dw_bar must have shape",
+            "^M0 must be symmetric; the tangent kernel of a network is symmetric",
+        ),
+        # population_loss_terms
+        (
+            lambda d, n: _loss_terms(beta=[[1.0, 2.0]]),
+            ValueError,
+            "^beta must be a 1-dimensional array",
         ),
         (
-            lambda d, n: lr.population_loss_terms(
-                np.ones(2), np.eye(2), np.ones(2), -1.0, 0.1
-            ),
+            lambda d, n: _loss_terms(dw_bar=[np.nan, 0.0]),
             ValueError,
-            "alpha must be finite and > 0",
+            "^dw_bar must contain only finite values",
         ),
-        (lambda d, n: lr.lazy_limit_losses(d, n, [-1.0]), ValueError, "times must be"),
+        (
+            lambda d, n: _loss_terms(dM=[[np.nan, 0.0], [0.0, 1.0]]),
+            ValueError,
+            "^dM must contain only finite values",
+        ),
+        (
+            lambda d, n: _loss_terms(dw_bar=[0.1, 0.2, 0.3]),
+            ValueError,
+            r"^dw_bar must have shape \(\.\.\., 2\) and dM shape \(\.\.\., 2, 2\) "
+            r"with the same batch shape; got dw_bar \(3,\), dM \(2, 2\)",
+        ),
+        (
+            lambda d, n: _loss_terms(dM=np.eye(3)),
+            ValueError,
+            r"^dw_bar must have shape .*; got dw_bar \(2,\), dM \(3, 3\)",
+        ),
+        (
+            lambda d, n: _loss_terms(dw_bar=np.zeros((2, 2)), dM=np.zeros((3, 2, 2))),
+            ValueError,
+            r"^dw_bar must have shape .*; got dw_bar \(2, 2\), dM \(3, 2, 2\)",
+        ),
+        (
+            lambda d, n: _loss_terms(dw_bar=np.zeros((1, 2)), dM=_ALMOST_SYMMETRIC),
+            ValueError,
+            r"^dM must be symmetric \(a difference of second moments\); "
+            r"got max \|dM - dM\^T\| = 1e-09$",
+        ),
+        (
+            lambda d, n: _loss_terms(alpha=0.0),
+            ValueError,
+            "^alpha must be finite and > 0; got 0",
+        ),
+        (
+            lambda d, n: _loss_terms(alpha=np.nan),
+            ValueError,
+            "^alpha must contain only finite values",
+        ),
+        (
+            lambda d, n: _loss_terms(eps=-0.1),
+            ValueError,
+            "^eps must be finite and >= 0; got -0.1",
+        ),
+        (
+            lambda d, n: _loss_terms(eps=np.inf),
+            ValueError,
+            "^eps must contain only finite values",
+        ),
+        # lazy limit, kernel regression
+        (
+            lambda d, n: lr.lazy_limit_losses(d, n, [-1.0]),
+            ValueError,
+            "^times must be a 1-d array of non-negative times",
+        ),
+        (
+            lambda d, n: lr.lazy_limit_losses(d, n, [1.0, np.nan]),
+            ValueError,
+            "^times must be a 1-d array of non-negative times",
+        ),
+        (
+            lambda d, n: lr.lazy_limit_losses(d, n, [[1.0]]),
+            ValueError,
+            "^times must be a 1-d array of non-negative times",
+        ),
+        (
+            lambda d, n: lr.lazy_gd_losses(d, n, [0.1, np.nan]),
+            ValueError,
+            "^steps must contain only finite values",
+        ),
+        (
+            lambda d, n: lr.lazy_gd_losses(d, n, [0.1, 0.0]),
+            ValueError,
+            "^steps must be a 1-d array of positive step sizes",
+        ),
+        (
+            lambda d, n: lr.lazy_gd_losses(d, n, [[0.1]]),
+            ValueError,
+            "^steps must be a 1-d array of positive step sizes",
+        ),
+        # feature_learning_time, chance_linear_power
+        (
+            lambda d, n: lr.feature_learning_time(0.0, 10, 0.1),
+            ValueError,
+            "^alpha must hold finite values > 0",
+        ),
+        (
+            lambda d, n: lr.feature_learning_time(1.0, 0, 0.1),
+            ValueError,
+            "^d must be > 0; got 0",
+        ),
+        (
+            lambda d, n: lr.feature_learning_time(1.0, 10, 0.0),
+            ValueError,
+            "^eps must be > 0; got 0",
+        ),
+        (
+            lambda d, n: lr.feature_learning_time(1.0, 10, 0.1, eta0=0.0),
+            ValueError,
+            "^eta0 must be > 0; got 0",
+        ),
+        (
+            lambda d, n: lr.chance_linear_power("data"),
+            TypeError,
+            "^data must be a TeacherData; got str",
+        ),
+        (
+            lambda d, n: lr.chance_linear_power(lr.make_teacher_data(10, 10)),
+            ValueError,
+            r"^chance_linear_power needs P > d .*; got P = 10, d = 10",
+        ),
+        # other modules of the chapter
         (
             lambda d, n: lr.crossing_time([0, 1, 2], [1.0, 0.5], 0.1),
             ValueError,
-            "loss must have 3 time points",
+            "^loss must have 3 time points",
         ),
         (
             lambda d, n: lr.network_output(
                 np.ones((2, 3)), np.ones((4, 3)), 1.0, np.inf
             ),
             ValueError,
-            "eps must be a finite",
+            "^eps must be a finite",
         ),
     ],
 )
@@ -405,6 +597,193 @@ def test_monte_carlo_standard_error_covers_the_exact_loss():
     assert abs(mc - exact) < 4 * se and se < 0.05 * exact
 
 
+def test_batched_population_loss_matches_two_closed_forms():
+    # batch of two states (d = 3): eps = 0 leaves the quadratic part at -beta beta^T,
+    # so L = alpha^2 |dw|^2 / d + E[y^2] (odd moments vanish); at the learned feature
+    # alpha eps dM = beta beta^T only the linear power alpha^2 |dw|^2 / d is left
+    rng = np.random.default_rng(6)
+    d, beta = 3, rng.standard_normal(3)
+    dw = rng.standard_normal((2, d))
+    alpha, eps = np.array([1.5, 2.0]), np.array([0.0, 0.4])
+    dM = np.stack([np.eye(d), np.outer(beta, beta) / (alpha[1] * eps[1])])
+    terms = lr.population_loss_terms(dw, dM, beta, alpha, eps)
+    linear = alpha**2 * np.sum(dw**2, axis=1) / d
+    expected = linear + np.array([3 * (beta @ beta) ** 2 / (4 * d**2), 0.0])
+    # float64 round-off of sums of O(10) terms
+    np.testing.assert_allclose(terms.total, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(terms.linear, linear, rtol=1e-12)
+
+
+def test_lazy_model_has_not_moved_at_time_zero(small):
+    # at t = 0 the residual is -y: train loss mean(y^2),
+    # test loss E[y^2] = 3 |beta|^4 / (4 d^2)
+    data, net = small
+    train, test = lr.lazy_limit_losses(data, net, [0])
+    train_gd, test_gd = lr.lazy_gd_losses(data, net, [0.1])
+    L0 = (data.train_loss0, data.test_loss0)
+    np.testing.assert_allclose([train[0], test[0]], L0, rtol=1e-12)
+    np.testing.assert_allclose([train_gd[0], test_gd[0]], L0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3])
+def test_lazy_model_learns_the_teacher_from_as_many_points_as_features(scale):
+    # the tangent kernel spans f(x) = b.x + x^T Q x, d + d(d+1)/2 = 5 functions for
+    # d = 2, and the target is one of them: 5 generic points determine it, so
+    # ridgeless regression has zero test loss; a sixth point makes the kernel
+    # singular.  The singularity test is relative: inputs scaled by 1e-3 (kernel
+    # eigenvalues 1e-15 .. 1e-6) are not singular.
+    data5 = lr.make_teacher_data(2, 5, seed=0)
+    net = lr.make_network(2, 50, 0.3, seed=0)
+    X = scale * data5.X
+    data = lr.TeacherData(X=X, y=0.5 * (X @ data5.beta) ** 2, beta=data5.beta)
+    train, test = lr.lazy_limit_losses(data, net, [np.inf])
+    # condition number of K0 up to 1e9: relative error of the fit <= 1e-7, squared
+    assert train[0] < 1e-12 * data.train_loss0 and test[0] < 1e-12 * data.test_loss0
+    six = lr.make_teacher_data(2, 6, seed=0)
+    with pytest.raises(
+        ValueError,
+        match=r"^the initial kernel on the training set is singular \(P = 6 too large "
+        r"for d = 2\); ridgeless regression needs P <= d \+ d\(d\+1\)/2$",
+    ):
+        lr.lazy_gd_losses(six, net, [1.0])
+
+
+@pytest.fixture(scope="module")
+def linear():
+    # eps = 0: the network is linear in its weights, f = alpha w_bar.x, so gradient
+    # descent is the lazy model at every alpha; P = 10 <= d keeps the kernel X X^T
+    # invertible
+    data = lr.make_teacher_data(12, 10, seed=0)
+    net = lr.make_network(12, 9, 0.0, seed=0)
+    return data, net, lr.stability_limit(data, net)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-6])
+def test_linear_network_follows_the_lazy_formula_through_back_offs(linear, scale):
+    # steps 0.6, 0.6, 1.2, 2.4, then 2.5 x the stability limit: the loss rises, the
+    # step is undone and halved (1.25, rises again) and halved again (0.625); the
+    # decisions compare losses relative to L0, so targets scaled by 1e-6 (losses by
+    # 1e-12) are treated alike
+    data, net, limit = linear
+    data = lr.TeacherData(X=data.X, y=scale * data.y, beta=data.beta)
+    kw = dict(eta0=0.6 * limit, eta0_max=2.5 * limit, rel_step=1.0)
+    h = lr.train_recursion(data, net, [0.5, 3.0], 40 * limit, eps=0.0, **kw)
+    steps = np.diff(h.t)
+    planned = lr.time_grid(40 * limit, **kw)
+    np.testing.assert_allclose(steps[:4], planned[:4], rtol=1e-12)
+    np.testing.assert_allclose(steps[4:-1], planned[4] / 4, rtol=1e-12)
+    assert h.backoffs == 2
+    assert np.all(np.diff(h.train) <= 0)
+    train, test = lr.lazy_gd_losses(data, net, steps)
+    for run in range(2):  # round-off of 60 float64 steps; the model is exactly linear
+        np.testing.assert_allclose(h.train[run], train, rtol=1e-10)
+        np.testing.assert_allclose(h.test[run], test, rtol=1e-10)
+
+
+def test_a_back_off_that_would_exceed_max_steps_names_both_step_sizes(linear):
+    # max_steps = the count_steps bound of the planned schedule (21); after the
+    # rejected step 2.5 limit at t = 4.8 limit, 5 recorded rows plus 35.2 / 1.25
+    # steps at the halved cap would be needed
+    data, net, limit = linear
+    kw = dict(eta0=0.6 * limit, eta0_max=2.5 * limit, rel_step=1.0)
+    n = lr.count_steps(40 * limit, **kw)
+    message = (
+        f"^the training loss keeps rising after 1 halvings of the step "
+        f"\\(now {2.5 * limit:.3g}; reaching t_max would take {5 + 35.2 / 1.25:.3g} "
+        f"steps\\): reduce eta0_max = {2.5 * limit:g} or eta0 = {0.6 * limit:g}$"
+    )
+    with pytest.raises(ld.DivergenceError, match=message):
+        lr.train_recursion(data, net, 1.0, 40 * limit, eps=0.0, max_steps=n, **kw)
+
+
+def test_a_run_converged_to_round_off_keeps_its_step():
+    # d = 12, P = 4: the loss reaches 1e-32 L0 (round-off) within 150 limit-units;
+    # its round-off rises there are not instabilities and must not halve the step
+    data = lr.make_teacher_data(12, 4, seed=0)
+    net = lr.make_network(12, 9, 0.0, seed=0)
+    limit = lr.stability_limit(data, net)
+    h = lr.train_recursion(data, net, 1.0, 150 * limit, eta0=0.9 * limit)
+    assert h.train[0, -1] < 1e-28 * h.train0
+    assert h.backoffs == 0
+    planned = lr.time_grid(150 * limit, eta0=0.9 * limit, eta0_max=None)
+    assert h.t.size == planned.size + 1
+
+
+def test_linear_network_converges_to_the_least_squares_fit():
+    # eps = 0, P = 20 > d = 4: gradient descent on the linear network converges to
+    # the least-squares fit b = alpha dw_bar of the quadratic target, whose power is
+    # the chance linear power; the slowest mode contracts by about 0.75 per step, so
+    # 220 steps leave an excess far below float64 round-off.  On that plateau the
+    # loss changes only by round-off (relative 1e-16 of a loss far above the 1e-12 L0
+    # floor), which must not be taken for a rising loss.
+    data = lr.make_teacher_data(4, 20, seed=0)
+    net = lr.make_network(4, 9, 0.0, seed=0)
+    limit = lr.stability_limit(data, net)
+    h = lr.train_recursion(data, net, 1.0, 200 * limit, eta0=0.9 * limit)
+    b, *_ = np.linalg.lstsq(data.X, data.y, rcond=None)
+    np.testing.assert_allclose(h.train[0, -1], np.mean((data.X @ b - data.y) ** 2),
+                               rtol=1e-10)
+    np.testing.assert_allclose(h.linear[0, -1], lr.chance_linear_power(data),
+                               rtol=1e-10)
+    assert h.backoffs == 0
+
+
+def test_an_overflowing_loss_stops_the_run_without_numpy_warnings(small):
+    # targets of 1e160: the squared residual overflows at once and no step size helps
+    data, net = small
+    huge = lr.TeacherData(X=data.X, y=1e160 * data.y, beta=data.beta)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            ld.DivergenceError,
+            match=r"^loss became (nan|inf) at step 1: the run diverged; reduce "
+            r"eta0_max = 1 \(step size\)\. the stability limit grows during "
+            r"feature learning$",
+        ):
+            lr.train_recursion(huge, net, 1.0, 10)
+
+
+def test_stop_below_ends_a_run_at_its_first_crossing(small):
+    # the rich run (alpha = 0.5) has both losses below 0.3 L0 near t = 100; the
+    # lazy one never, and still stops at its own t_max = 150
+    data, net = small
+    kw = dict(eta0=1.0, keep_state=True)
+    full = lr.train_recursion(data, net, [0.5, 4.0], [200, 150], **kw)
+    stop = lr.train_recursion(data, net, [0.5, 4.0], [200, 150], stop_below=0.3, **kw)
+    below = (full.train[0] < 0.3 * full.train0) & (full.test[0] < 0.3 * full.test0)
+    k = np.argmax(below)
+    assert 0 < k < full.t.size - 1 and not np.any(below[:k])
+    np.testing.assert_array_equal(stop.t, full.t[full.t <= 150])  # all done at 150
+    np.testing.assert_allclose(stop.train[0, : k + 1], full.train[0, : k + 1],
+                               rtol=1e-12)
+    assert np.all(np.isnan(stop.train[0, k + 1 :]))
+    # the other run is untouched, up to round-off (its batch shrinks at the stop;
+    # entries of M are O(1))
+    np.testing.assert_allclose(stop.test[1], full.test[1, : stop.t.size], rtol=1e-12)
+    np.testing.assert_allclose(stop.M[1], full.M[1], rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(stop.alpha, [0.5, 4.0])
+    np.testing.assert_array_equal(stop.eps, [net.eps, net.eps])
+
+
+def test_default_schedule_is_unit_steps_without_final_state(small):
+    data, net = small
+    h = lr.train_recursion(data, net, 1.0, 5)
+    np.testing.assert_array_equal(h.t, np.arange(6.0))
+    assert h.w_bar is None and h.M is None and h.backoffs == 0
+
+
+def test_alignment_is_the_cosine_from_the_first_step(small):
+    # after two steps |M - M0| is still below 1: the cosine must not depend on it
+    data, net = small
+    h = lr.train_recursion(data, net, 4.0, 2, eta0=1.0, keep_state=True)
+    dM = h.M[0] - net.M0
+    assert 0 < np.linalg.norm(dM) < 1
+    bb = np.outer(data.beta, data.beta)
+    cos = np.sum(dM * bb) / (np.linalg.norm(dM) * np.linalg.norm(bb))
+    assert h.alignment[0, 0] == 0.0  # M = M0: no direction yet
+    np.testing.assert_allclose(h.alignment[0, -1], cos, rtol=1e-10)
+
+
 # ------------------------------------------ robustness of the engine
 @pytest.mark.parametrize(
     "d, P, eps, alpha", [(60, 300, 0.05, 1 / 16), (30, 150, 0.5, 1 / 8)]
@@ -464,7 +843,7 @@ BOUNDS = [
     (
         lambda d, n: lr.train_recursion(d, n, 1.0, 10, eps="abc"),
         TypeError,
-        "eps must be",
+        "^eps must be a numeric array",
     ),
     (lambda d, n: lr.make_network(5, 3, eps="abc"), TypeError, "eps must be"),
     (
@@ -482,14 +861,14 @@ BOUNDS = [
             np.ones(2), np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2), 1.0, 0.1
         ),
         ValueError,
-        "dM must be symmetric",
+        r"^dM must be symmetric .* = 2$",
     ),
     (
         lambda d, n: lr.initial_kernel(
             np.ones((3, 2)), np.ones((3, 2)), 0.1, M0=np.array([[1.0, 2.0], [0.0, 1.0]])
         ),
         ValueError,
-        "M0 must be symmetric",
+        "^M0 must be symmetric",
     ),
     (
         lambda d, n: lr.Committee(n.W0, n.eps, n.w_bar0, n.M0 + np.triu(n.M0, 1)),
@@ -509,7 +888,22 @@ BOUNDS = [
     (
         lambda d, n: lr.chance_linear_power(lr.make_teacher_data(10, 8)),
         ValueError,
-        "P > d",
+        "^chance_linear_power needs P > d",
+    ),
+    # The recorded history (7 float64 arrays of 999_992 steps, the count_steps bound
+    # for t_max = 999_990 at constant eta0 = 1) is limited to 1 GB: 18 runs need
+    # 1.008 GB and are refused before the other arguments are read ...
+    (
+        lambda d, n: lr.train_recursion(d, n, np.ones(18), 999_990, keep_state="no"),
+        ValueError,
+        r"^the history of 18 runs x about 999992 steps would need 1\.0 GB "
+        r"\(limit 1 GB\)",
+    ),
+    # ... 17 runs (0.952 GB) pass that check and fail at the next argument.
+    (
+        lambda d, n: lr.train_recursion(d, n, np.ones(17), 999_990, keep_state="no"),
+        TypeError,
+        "^keep_state must be True or False",
     ),
 ]
 

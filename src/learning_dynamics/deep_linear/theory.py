@@ -15,7 +15,14 @@ import math
 
 import numpy as np
 
-from ..validation import check_array, check_bool, check_choice, check_float, check_int
+from ..validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_times,
+)
 from .data import Dataset, DataSVD, check_dataset
 
 __all__ = [
@@ -45,16 +52,15 @@ _LOGIT_END = 40.0
 _NODES_PER_LOGIT = 64
 
 
-def positive_vector(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
-    """A scalar or 1-D array of positive (or non-negative) finite numbers."""
+def positive_vector(name: str, value) -> np.ndarray:
+    """A scalar or 1-D array of positive finite numbers."""
     arr = np.atleast_1d(check_array(name, value))
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a scalar or a 1-dimensional array; "
                          f"got shape {arr.shape}")
-    bad = arr < 0 if allow_zero else arr <= 0
+    bad = arr <= 0
     if np.any(bad):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}; "
-                         f"got {arr[bad][:3]}")
+        raise ValueError(f"{name} must be > 0; got {arr[bad][:3]}")
     return arr
 
 
@@ -76,7 +82,7 @@ def _initial(name: str, a0, s: np.ndarray, *, below: float = 1.0) -> np.ndarray:
             f"{name} must be a scalar or have one entry per singular value "
             f"({s.size}); got {a0.size}"
         )
-    a0 = np.broadcast_to(a0, s.shape).astype(float)
+    a0 = np.broadcast_to(a0, s.shape)
     if np.any(a0 >= below * s):
         raise ValueError(f"{name} must be smaller than {below:g} * s for every mode; "
                          f"got {name} = {a0} for s = {s}")
@@ -168,7 +174,11 @@ def shallow_mode_strength(t, s, b0, tau: float = 1.0) -> np.ndarray:
     """
     t = check_time_points("t", t)
     s = positive_vector("s", s)
-    b0 = np.broadcast_to(np.atleast_1d(check_array("b0", b0)), s.shape).astype(float)
+    b0 = np.atleast_1d(check_array("b0", b0))
+    if b0.shape not in ((1,), s.shape):
+        raise ValueError(f"b0 must be a scalar or have one entry per singular value "
+                         f"({s.size}); got shape {b0.shape}")
+    b0 = np.broadcast_to(b0, s.shape)
     decay = np.exp(-t / _tau(tau))[:, None]
     return s * (1.0 - decay) + b0 * decay
 
@@ -257,7 +267,8 @@ def integrate_mode_ode(t, s, u0, tau: float = 1.0, *, n_layers: int = 3) -> np.n
     for k in range(s.size):
         logit, time, rate = _logit_time_table(s[k], u0[k], n_layers, _LOGIT_END)
         query = np.minimum(t / tau, time[-1])
-        i = np.clip(np.searchsorted(time, query, side="right") - 1, 0, time.size - 2)
+        # query >= 0 = time[0], so i >= 0; the last node belongs to the last interval
+        i = np.minimum(np.searchsorted(time, query, side="right") - 1, time.size - 2)
         width = time[i + 1] - time[i]
         x = (query - time[i]) / width
         h00, h10 = 2 * x**3 - 3 * x**2 + 1, x**3 - 2 * x**2 + x
@@ -302,7 +313,7 @@ def stability_limit(data: Dataset, n_layers: int = 3) -> float:
     """
     data = check_dataset(data)
     n_layers = check_int("n_layers", n_layers, minimum=2, maximum=MAX_LAYERS)
-    s_max = float(np.linalg.svd(data.sigma_yx, compute_uv=False)[0])
+    s_max = float(np.linalg.norm(data.sigma_yx, 2))  # largest singular value
     depth = n_layers - 1
     return 2.0 / (depth * s_max ** (2.0 - 2.0 / depth))
 
@@ -369,10 +380,11 @@ def predicted_outputs(svd: DataSVD, strengths, rows=None) -> np.ndarray:
     """Outputs ``U A(t) V^T`` predicted by mode strengths ``A(t)``, eq. (dl-outputs).
 
     ``strengths`` is ``(n_t, r)``; returns ``(n_t, len(rows), P)`` for the output
-    features ``rows`` (default all).
+    features ``rows`` (default all; sorted, as in ``History.predictions``).
     """
     strengths = _check_strengths(svd, strengths)
-    u = svd.u if rows is None else svd.u[np.asarray(rows, dtype=int)]
+    n_out = svd.u.shape[0]
+    u = svd.u if rows is None else svd.u[check_times("rows", rows, maximum=n_out - 1)]
     return np.einsum("ta,ma,ia->tmi", strengths, u, svd.v)
 
 

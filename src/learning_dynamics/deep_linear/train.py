@@ -45,6 +45,8 @@ __all__ = ["History", "init_weights", "train", "simulate_gradient_flow"]
 
 #: Most bytes the recorded history of one run may take.
 MAX_RECORD_BYTES = 500_000_000
+#: Most bytes the default record (every step) may take before it becomes sparse.
+DEFAULT_RECORD_BYTES = 100_000_000
 #: Recorded steps when ``record`` is not given and every step would not fit.
 DEFAULT_SPARSE_RECORDS = 1001
 
@@ -181,7 +183,7 @@ def _check_weights0(data: Dataset, weights0, n_layers: int) -> tuple:
 def _record_steps(record, steps: int, bytes_per_record: int) -> np.ndarray:
     """Steps to record: as asked, or every step if it fits, else a sparse grid."""
     if record is None:
-        if (steps + 1) * bytes_per_record <= MAX_RECORD_BYTES // 5:
+        if (steps + 1) * bytes_per_record <= DEFAULT_RECORD_BYTES:
             return np.arange(steps + 1)
         return np.unique(np.linspace(0, steps, DEFAULT_SPARSE_RECORDS).astype(np.int64))
     need = int(np.size(record)) * bytes_per_record  # refuse before sorting huge input
@@ -365,7 +367,7 @@ def _run(
                    hidden=np.array(recorder.hidden) if len(weights) > 1 else None,
                    predictions=np.array(recorder.pred), prediction_rows=rows,
                    balance_drift=np.array(recorder.drift),
-                   weights0=tuple(np.array(w, dtype=np.float64) for w in weights0),
+                   weights0=tuple(np.array(w) for w in weights0),
                    weights=tuple(final), svd=svd, eta=eta, n_layers=n_layers)
 
 

@@ -339,7 +339,7 @@ def _run(runs: _Runs, schedule, stop_below, keep_state) -> History:
     L0_train, L0_test = runs.data.train_loss0, runs.data.test_loss0
     state = _state(runs, np.arange(runs.alpha.size), runs.dw_bar, runs.dM)
     rows, times, t = [], [], 0.0
-    control = {"cap": eta0_max, "backoffs": 0, "steps": 0}
+    control = {"cap": eta0_max, "backoffs": 0}  # "steps" is set before each step
     while True:
         row = {key: np.full(runs.alpha.size, np.nan) for key in _RECORDED}
         for key in _RECORDED:
