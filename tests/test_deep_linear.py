@@ -165,27 +165,6 @@ def test_torch_and_numpy_backends_agree(toy):
     np.testing.assert_allclose(a.hidden, b.hidden, atol=1e-12)
 
 
-def test_tau_for_pytorch_mse_loss_reproduces_torch_training():
-    torch = pytest.importorskip("torch")
-    data = dl.branching_diffusion(n_features=50, seed=0)
-    w0 = dl.init_weights(data, hidden=5, init="random", scale=0.1, seed=0)
-    lr, steps = 2.0, 30
-    tau = dl.tau_from_hyperparameters(lr, loss="torch_mse", n_samples=8, n_outputs=50)
-    ours = dl.train(
-        data, eta=1 / tau, steps=steps, weights0=w0, hidden=5, record=[steps]
-    )
-    W1 = torch.tensor(w0[0], requires_grad=True)
-    W2 = torch.tensor(w0[1], requires_grad=True)
-    opt = torch.optim.SGD([W1, W2], lr=lr)
-    x, y = torch.tensor(data.x.T), torch.tensor(data.y.T)
-    for _ in range(steps):
-        opt.zero_grad()
-        torch.nn.MSELoss()(x @ W1.T @ W2.T, y).backward()
-        opt.step()
-    np.testing.assert_allclose(ours.weights[0], W1.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(ours.weights[1], W2.detach().numpy(), atol=1e-12)
-
-
 def test_conserved_quantity_stays_put_for_small_steps(toy):
     h = dl.train(
         toy,

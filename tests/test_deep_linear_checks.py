@@ -405,6 +405,7 @@ _D50 = dl.branching_diffusion(n_features=50, seed=0)  # P = 8 items, 50 outputs
     ("mean", _D50, {"n_samples": 8}),
     ("mean", _ONE, {}),  # defaults: one sample ...
     ("torch_mse", _ONE, {}),  # ... and one output
+    ("torch_mse", _D50, {"n_samples": 8, "n_outputs": 50}),
 ])
 def test_tau_map_reproduces_torch_sgd_on_each_loss(loss, data, kwargs):
     torch = pytest.importorskip("torch")
