@@ -258,6 +258,8 @@ BAD_INPUTS = [
     # closed forms: each function names each argument it validates
     (lambda: dl.mode_strength([-1.0], [1.0], 1e-3), ValueError,
      r"^t must hold times >= 0"),
+    (lambda: dl.mode_strength([np.nan], 1.0, 1e-3), ValueError,
+     r"^t must contain only finite values"),
     (lambda: dl.mode_strength([[0.0, 1.0]], 1.0, 1e-3), ValueError,
      r"^t must be a scalar or a 1-dimensional array of times"),
     (lambda: dl.mode_strength([1.0], [0.0], 1e-3), ValueError, r"^s " + _NOT_POS),

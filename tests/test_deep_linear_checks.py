@@ -460,9 +460,10 @@ def test_competition_corrected_strength_is_one_gram_schmidt_of_the_growing_vecto
 # ----------------------------------------------------------------- initial weights
 def test_initialisers_draw_entries_with_the_documented_spread():
     scale, hidden = 0.3, 1000
-    for init in ("random", "scaled_normal"):
-        weights = dl.init_weights(TOY, hidden=hidden, init=init, scale=scale, seed=2)
-        for w, (n_in, n_out) in zip(weights, [(4, hidden), (hidden, 7)], strict=True):
+    data = dl.Dataset(np.ones((3, 4)), TOY.y, TOY.item_names, TOY.feature_names)
+    for init in ("random", "scaled_normal"):  # 3 input features, 4 items
+        weights = dl.init_weights(data, hidden=hidden, init=init, scale=scale, seed=2)
+        for w, (n_in, n_out) in zip(weights, [(3, hidden), (hidden, 7)], strict=True):
             assert w.shape == (n_out, n_in)
             std = scale if init == "random" else scale / np.sqrt(n_in + n_out)
             # the sample std of n normal entries has relative spread 1 / sqrt(2 n)

@@ -439,6 +439,11 @@ _X = np.ones((3, 4))
             ValueError,
             "^times must be a 1-d array of non-negative times",
         ),
+        (  # a missing time is read as NaN
+            lambda d, n: lr.lazy_limit_losses(d, n, [1.0, None]),
+            ValueError,
+            "^times must be a 1-d array of non-negative times",
+        ),
         (
             lambda d, n: lr.lazy_limit_losses(d, n, [[1.0]]),
             ValueError,
@@ -897,7 +902,7 @@ BOUNDS = [
         lambda d, n: lr.train_recursion(d, n, np.ones(18), 999_990, keep_state="no"),
         ValueError,
         r"^the history of 18 runs x about 999992 steps would need 1\.0 GB "
-        r"\(limit 1 GB\)",
+        r"\(limit 1 GB\): lower t_max, run fewer alphas at once or raise eta0_max$",
     ),
     # ... 17 runs (0.952 GB) pass that check and fail at the next argument.
     (

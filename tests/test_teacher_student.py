@@ -4,6 +4,7 @@ simulation, the exact overlap chain against explicit weights, and bad inputs."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -384,3 +385,357 @@ def test_two_unit_fast_step_equals_the_general_step():
     fast = _overlap_step_two_units(R, resid, v, nu, z, chi2, y, eta_d)
     for a, b in zip(general, fast, strict=True):
         assert np.allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+# --- bad arguments, fixed points, linear response, records and escape times ---------
+
+_POINT = ts.symmetric_order_parameters(2, 0.5, 0.1, 0.1)
+_TEACHER_POINT = ts.order_parameters(np.eye(2), np.eye(2), np.eye(2))
+_PAIR = ts.symmetric_order_parameters(2, 0.5, 0.1, 0.1, batch=2)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (
+            lambda: ts.symmetric_plateau_closed_form(0),
+            ValueError,
+            r"^hidden must be an integer >= 1 and <= 8; got 0$",
+        ),
+        (
+            lambda: ts.symmetric_plateau_closed_form(2.0),
+            TypeError,
+            r"^hidden must be an integer; got 2.0",
+        ),
+        (
+            lambda: ts.symmetric_fixed_point(1, 1.0),
+            ValueError,
+            r"^hidden must be an integer >= 2 and <= 8; got 1$",
+        ),
+        (
+            lambda: ts.symmetric_fixed_point(2, 0.0),
+            ValueError,
+            r"^eta must be > 0 and <= 3; got 0$",
+        ),
+        (
+            lambda: ts.symmetric_fixed_point(2, 1.0, noise=-1.0),
+            ValueError,
+            r"^noise must be >= 0 and <= 10; got -1$",
+        ),
+        (
+            lambda: ts.symmetric_fixed_point(2, 1.0, eta_step=0.0),
+            ValueError,
+            r"^eta_step must be >= 0.001 and <= 0.5; got 0$",
+        ),
+        (
+            lambda: ts.escape_rate(2, 3.5),
+            ValueError,
+            r"^eta must be > 0 and <= 3; got 3.5$",
+        ),
+        (
+            lambda: ts.stability_matrix(_POINT, -1.0),
+            ValueError,
+            r"^eta must be >= 0 and <= 3; got -1$",
+        ),
+        (
+            lambda: ts.stability_matrix(_POINT, 1.0, noise=-1.0),
+            ValueError,
+            r"^noise must be >= 0 and <= 10; got -1$",
+        ),
+        (
+            lambda: ts.stability_matrix(_POINT, 1.0, step=0.0),
+            ValueError,
+            r"^step must be >= 1e-10 and <= 0.01; got 0$",
+        ),
+        (
+            lambda: ts.stability_matrix(_PAIR, 1.0),
+            ValueError,
+            r"^params must hold a single point \(batch 1\); got batch 2$",
+        ),
+        (
+            lambda: ts.fixed_point(_PAIR, 1.0),
+            ValueError,
+            r"^params must hold a single point \(batch 1\); got batch 2$",
+        ),
+        (
+            lambda: ts.fixed_point(_POINT, 1.0, unit_mask=np.ones((1, 3))),
+            ValueError,
+            r"^unit_mask must have shape \(1, 2\); got \(1, 3\)$",
+        ),
+        (
+            lambda: ts.fixed_point(_POINT, -1.0),
+            ValueError,
+            r"^eta must be >= 0 and <= 10; got -1$",
+        ),
+        (
+            lambda: ts.fixed_point(_POINT, 1.0, eta_v=-1.0),
+            ValueError,
+            r"^eta_v must be >= 0 and <= 10; got -1$",
+        ),
+        (
+            lambda: ts.fixed_point(_POINT, 1.0, noise=-1.0),
+            ValueError,
+            r"^noise must be >= 0 and <= 10; got -1$",
+        ),
+        (
+            lambda: ts.fixed_point(_POINT, 1.0, tol=0.0),
+            ValueError,
+            r"^tol must be > 0; got 0$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, -1.0, 1.0),
+            ValueError,
+            r"^eta must be finite and in \[0, 10\]; got values from -1 to -1$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, [1.0, 2.0], 1.0),
+            ValueError,
+            r"^eta must be a number or an array of shape \(1,\); got shape \(2,\)$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, 1.0, 1.0, eta_v=10.5),
+            ValueError,
+            r"^eta_v must be finite and in \[0, 10\]; got values from 10.5 to 10.5$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, 1.0, 1.0, noise=-0.5),
+            ValueError,
+            r"^noise must be finite and in \[0, 10\]; got values from -0.5 to -0.5$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, 1.0, 0.0),
+            ValueError,
+            r"^t_max must be > 0; got 0$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, 1.0, 1.0, dt=0.0),
+            ValueError,
+            r"^dt must be >= 0.0001 and <= 1; got 0$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, 1.0, 1.0, n_record=1),
+            ValueError,
+            r"^n_record must be an integer >= 2 and <= 100000; got 1$",
+        ),
+        (
+            lambda: ts.integrate_ode(_POINT, 1.0, 1e5, dt=0.1),
+            ValueError,
+            r"^t_max / dt = 1000000 RK4 steps exceeds the limit 200000;",
+        ),
+        (
+            lambda: ts.escape_time([0.0, 1.0], [[1.0], [0.5]], 0.0),
+            ValueError,
+            r"^threshold must be > 0; got 0$",
+        ),
+    ],
+)
+def test_bad_arguments_raise_errors_that_name_them(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def _expm(A, terms=40):
+    """exp(A) by its Taylor series (|A| <= 2 here, so 40 terms reach round-off)."""
+    out, term = np.eye(len(A)), np.eye(len(A))
+    for n in range(1, terms):
+        term = term @ A / n
+        out = out + term
+    return out
+
+
+def _flow_propagator(point, eta, t, *, with_v=False, delta=1e-6, **kwargs):
+    """``d x(t) / d x(0)`` of the RK4 flow at ``point`` (batch 1), by moving each
+    coordinate (upper triangle of Q, R row by row, then v if ``with_v``) by ``delta``
+    and integrating the whole batch (``dt = 0.1``) together with the unmoved point."""
+    hidden, teacher = point.R.shape[1:]
+    rows, cols = np.triu_indices(hidden)
+    n = rows.size + hidden * teacher + (hidden if with_v else 0)
+    Q, R, v = (np.repeat(x, n + 1, 0) for x in (point.Q, point.R, point.v))
+    shift = np.vstack([np.zeros(n), delta * np.eye(n)])
+    Q[:, rows, cols] += shift[:, : rows.size]
+    Q[:, cols, rows] = Q[:, rows, cols]
+    R += shift[:, rows.size : rows.size + hidden * teacher].reshape(-1, hidden, teacher)
+    v += shift[:, rows.size + hidden * teacher :] if with_v else 0.0
+    run = ts.integrate_ode(
+        point.replace(Q=Q, R=R, v=v), eta, t, dt=0.1, n_record=2, **kwargs
+    )
+    parts = [run.Q[-1][:, rows, cols], run.R[-1].reshape(n + 1, -1)]
+    flat = np.concatenate(parts + ([run.v[-1]] if with_v else []), axis=1)
+    return ((flat[1:] - flat[0]) / delta).T
+
+
+def test_noisy_fixed_point_is_a_zero_of_the_odes_and_perturbations_follow_exp_jt():
+    eta, noise = 0.5, 0.5
+    point, eig = ts.fixed_point(_TEACHER_POINT, eta, noise=noise)
+    dQ, dR, dv = ts.ode_rhs(point, eta, noise=noise)
+    assert max(np.abs(dQ).max(), np.abs(dR).max()) < 1e-13
+    assert np.all(dv == 0)  # without a second-layer rate v does not move
+    # the fluctuations of the noisy labels push the student away from the teacher
+    assert point.Q[0, 0, 0] > 1.2 and point.R[0, 0, 0] > 1.1
+    J = ts.stability_matrix(point, eta, noise=noise)
+    # the eigenvalues fixed_point reports are those of the same flow's Jacobian
+    assert np.allclose(np.sort_complex(eig), np.sort_complex(np.linalg.eigvals(J)))
+    assert np.all(eig.real < 0)
+    # linear response: the RK4 flow's derivative is expm(t J) up to O(delta) = 1e-6
+    # (nonlinear terms) and the RK4 error (dt |lambda|_max = 0.04: ~1e-7 relative)
+    t = 4.0
+    flow = _flow_propagator(point, eta, t, noise=noise)
+    assert np.max(np.abs(flow - _expm(t * J))) < 1e-5
+
+
+def test_noiseless_fixed_point_with_a_learnt_second_layer_is_the_teacher():
+    eta, eta_v = 0.5, 0.5
+    near = _TEACHER_POINT.replace(
+        Q=np.array([[[1.03, 0.02], [0.02, 0.98]]]),
+        R=np.array([[[0.97, 0.03], [-0.01, 1.02]]]),
+        v=np.array([[0.9, 1.1]]),
+    )
+    # a student equal to the noiseless teacher makes no error, so nothing moves
+    assert all(np.all(d == 0) for d in ts.ode_rhs(_TEACHER_POINT, eta, eta_v=eta_v))
+    J = ts.stability_matrix(_TEACHER_POINT, eta)
+    flow = _flow_propagator(_TEACHER_POINT, eta, 4.0)
+    assert np.max(np.abs(flow - _expm(4.0 * J))) < 1e-5  # as in the noisy case
+    point, eig = ts.fixed_point(near, eta, eta_v=eta_v)
+    assert np.allclose(point.Q[0], np.eye(2), atol=1e-10)
+    assert np.allclose(point.R[0], np.eye(2), atol=1e-10)
+    assert np.allclose(point.v[0], 1.0, atol=1e-10)
+    # the spectrum is exp(t lambda) of the ODE flow's propagator over t = 2, whose
+    # entries carry O(delta) = 1e-6 (nonlinear terms) and ~1e-8 RK4 errors
+    t = 2.0
+    flow = _flow_propagator(point, eta, t, with_v=True, eta_v=eta_v)
+    from_flow = np.log(np.linalg.eigvals(flow).astype(complex)) / t
+    assert eig.size == 3 + 4 + 2 and np.all(eig.real < 0)
+    assert np.allclose(np.sort(eig.real), np.sort(from_flow.real), rtol=0, atol=1e-5)
+
+
+def test_padding_units_stay_frozen_at_the_fixed_point():
+    eta, eta_v, noise = 0.5, 0.5, 0.5
+    wide = ts.order_parameters(np.eye(3), np.zeros((3, 2)), np.eye(2))
+    padded, mask = ts.pad_students([_TEACHER_POINT, wide])
+    alone, eig_alone = ts.fixed_point(_TEACHER_POINT, eta, eta_v=eta_v, noise=noise)
+    first = padded.replace(Q=padded.Q[:1], R=padded.R[:1], v=padded.v[:1])
+    both, eig_both = ts.fixed_point(
+        first, eta, eta_v=eta_v, noise=noise, unit_mask=mask[:1]
+    )
+    assert np.allclose(both.Q[0, :2, :2], alone.Q[0], atol=1e-10)
+    assert np.allclose(both.R[0, :2], alone.R[0], atol=1e-10)
+    assert np.allclose(both.v[0, :2], alone.v[0], atol=1e-10)
+    # the padding unit keeps Q_33 = 1, no overlaps and v_3 = 0
+    assert np.array_equal(both.Q[0, 2], [0.0, 0.0, 1.0])
+    assert np.array_equal(both.R[0, 2], [0.0, 0.0]) and both.v[0, 2] == 0.0
+    # its frozen coordinates are left out of the spectrum
+    assert np.allclose(np.sort_complex(eig_both), np.sort_complex(eig_alone))
+
+
+def test_ode_records_equally_spaced_times_and_restarts_seamlessly():
+    rng = np.random.default_rng(12)
+    start = _random_params(rng, 2, 2, 2)
+    eta, kw = np.array([0.5, 1.5]), dict(dt=0.1, eta_v=0.5, noise=0.3)
+    full = ts.integrate_ode(start, eta, 1.0, n_record=3, **kw)
+    assert np.allclose(full.t, [0.0, 0.5, 1.0], rtol=0, atol=1e-15)
+    assert np.array_equal(full.Q[0], start.Q) and np.array_equal(full.v[0], start.v)
+    # the flow is a semigroup: 0.5 then another 0.5 from the record is the same run
+    first = ts.integrate_ode(start, eta, 0.5, n_record=2, **kw)
+    second = ts.integrate_ode(first.at(-1, start), eta, 0.5, n_record=2, **kw)
+    for a, b in ((full.Q, first.Q), (full.R, first.R), (full.v, first.v)):
+        assert np.allclose(a[1], b[-1], rtol=1e-13, atol=0)
+    for a, b in ((full.Q, second.Q), (full.R, second.R), (full.v, second.v)):
+        assert np.allclose(a[2], b[-1], rtol=1e-13, atol=0)
+    # each run of the batch is the run alone with its own learning rate
+    alone = ts.integrate_ode(
+        start.replace(Q=start.Q[1:], R=start.R[1:], v=start.v[1:]), 1.5, 1.0,
+        n_record=3, **kw
+    )
+    assert np.allclose(full.eps_g[:, 1], alone.eps_g[:, 0], rtol=1e-13, atol=0)
+    # eps_g of every snapshot is the error of that snapshot's order parameters
+    for k in range(3):
+        direct = ts.generalisation_error(full.at(k, start))
+        assert np.allclose(full.eps_g[k], direct, rtol=1e-13, atol=0)
+
+
+def test_ode_step_limit_and_largest_rates_are_accepted(monkeypatch):
+    from learning_dynamics.teacher_student import train
+
+    monkeypatch.setattr(train, "MAX_ODE_STEPS", 10)
+    assert ts.integrate_ode(_POINT, 1.0, 1.0, dt=0.1, n_record=2).t[-1] == 1.0
+    with pytest.raises(ValueError, match=r"^t_max / dt = 11 RK4 steps exceeds"):
+        ts.integrate_ode(_POINT, 1.0, 1.05, dt=0.1, n_record=2)
+    # the closed upper bounds of the rates and the noise are allowed
+    run = ts.integrate_ode(_POINT, 10.0, 0.01, dt=0.01, eta_v=10.0, noise=10.0)
+    assert np.all(np.isfinite(run.eps_g))
+
+
+def test_runaway_ode_reports_the_time_and_norm_where_it_stopped():
+    start = ts.symmetric_order_parameters(2, 50.0, 0.1, 0.1)
+    with pytest.raises(DivergenceError) as info:
+        ts.integrate_ode(start, 10.0, 400.0, dt=0.5)
+    found = re.match(
+        r"^the student's norms ran away \(max Q_kk = ([\d.e+]+) > 100 at t = "
+        r"([\d.]+)\): the units saturate and learning stops; reduce eta "
+        r"\(largest in the batch: 10\)$",
+        str(info.value),
+    )
+    assert found, str(info.value)
+    # the step that crossed the limit is the reported one: one step less is fine
+    norm, time = float(found[1]), float(found[2])
+    before = ts.integrate_ode(start, 10.0, time - 0.5, dt=0.5, n_record=2)
+    assert norm > 100 >= before.Q[-1].diagonal(0, -2, -1).max()
+    with pytest.raises(DivergenceError):
+        ts.integrate_ode(start, 10.0, time, dt=0.5, n_record=2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.floats(0.2, 3.0),
+    st.floats(0.05, 0.6),
+    st.floats(1e-3, 0.5),
+    st.integers(0, 10_000),
+)
+def test_escape_time_is_exact_for_exponential_decay(rate, spacing, threshold, seed):
+    # log-linear interpolation between records is exact for eps = exp(-rate t),
+    # whose crossing is ln(1/threshold) / rate; only round-off remains
+    rng = np.random.default_rng(seed)
+    t = np.concatenate([[0.0], np.cumsum(rng.uniform(0.5, 1.5, 60) * spacing)])
+    eps = np.exp(-np.outer(t, [rate, 2 * rate]))
+    found = ts.escape_time(t, eps, threshold)
+    expected = math.log(1 / threshold) / np.array([rate, 2 * rate])
+    crossing = expected <= t[-1]
+    assert np.allclose(found[crossing], expected[crossing], rtol=1e-10, atol=0)
+    assert np.all(np.isinf(found[~crossing]))
+
+
+def test_escape_time_skips_early_dips_and_reads_each_runs_own_clock():
+    # log eps is piecewise linear in t, so the interpolated crossings are exact
+    log_eps = np.array([-1, -4, -1, -1, -1, -2, -3, -3, -5, -6, -7], dtype=float)
+    t = np.arange(11.0)
+    eps = np.exp(np.stack([log_eps, log_eps], axis=1))
+    level = math.exp(-2.5)
+    assert np.allclose(ts.escape_time(t, eps, level), [0.5, 0.5])
+    assert np.allclose(ts.escape_time(t, eps, level, after=2.0), [5.5, 5.5])
+    # a run whose clock runs twice as fast crosses at twice the time
+    clocks = np.stack([t, 2 * t], axis=1)
+    assert np.allclose(ts.escape_time(clocks, eps, level, after=2.0), [5.5, 11.0])
+    # already below at the first record counted: that record's time
+    assert np.allclose(ts.escape_time(t, eps, math.exp(-0.5), after=-1.0), [0.0, 0.0])
+    # below at t = 6 and 7 but only t > 6.5 counted, with no change in between
+    assert np.allclose(ts.escape_time(t, eps, math.exp(-2.9), after=6.5), [7.0, 7.0])
+    # touching the threshold is not falling below it
+    assert np.allclose(ts.escape_time(t, eps, eps[6, 0], after=2.0), [7.0, 7.0])
+    assert np.all(np.isinf(ts.escape_time(t, eps, math.exp(-8.0))))
+
+
+def test_noisy_symmetric_fixed_point_is_the_plateau_and_escapes_at_its_rate():
+    eta, noise = 1.0, 0.3
+    point = ts.symmetric_fixed_point(2, eta, noise=noise)
+    assert (point.eta, point.noise) == (eta, noise) and point.residual < 1e-12
+    # the noise lifts the plateau but keeps the units apart (Q_ii > Q_ik)
+    assert point.q_diag > point.q_off + 0.5
+    start = ts.symmetric_order_parameters(2, 0.05, 0.0, 0.01)
+    ode = ts.integrate_ode(start, eta, 200.0, dt=0.5, noise=noise, n_record=2)
+    assert abs(ode.eps_g[-1, 0] / point.eps_g - 1) < 1e-3  # as in the noiseless case
+    # the escape rate is the growth rate of the flow's propagator at the point, whose
+    # entries carry O(delta) = 1e-6 (nonlinear terms) and ~1e-8 RK4 errors
+    t = 4.0
+    flow = _flow_propagator(point.params(2), eta, t, noise=noise)
+    growth = np.log(np.abs(np.linalg.eigvals(flow))).max() / t
+    assert abs(ts.escape_rate(2, eta, noise=noise) - growth) < 1e-5

@@ -64,6 +64,11 @@ def positive_vector(name: str, value) -> np.ndarray:
     return arr
 
 
+def positive_float(name: str, value) -> float:
+    """A finite real number ``> 0``."""
+    return check_float(name, value, minimum=0.0, min_inclusive=False)
+
+
 def check_time_points(name: str, t) -> np.ndarray:
     """A scalar or 1-D array of finite times ``>= 0``."""
     arr = np.atleast_1d(check_array(name, t))
@@ -90,7 +95,7 @@ def _initial(name: str, a0, s: np.ndarray, *, below: float = 1.0) -> np.ndarray:
 
 
 def _tau(tau) -> float:
-    return check_float("tau", tau, minimum=0.0, min_inclusive=False)
+    return positive_float("tau", tau)
 
 
 # ------------------------------------------------------------------ two-layer closed
@@ -146,7 +151,7 @@ def discrete_half_time(s, a0, eta: float) -> np.ndarray:
     """
     s = positive_vector("s", s)
     a0 = _initial("a0", a0, s, below=0.5)
-    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    eta = positive_float("eta", eta)
     return np.log(s / a0 - 1.0) / (2.0 * np.log1p(eta * s))
 
 
@@ -162,7 +167,7 @@ def discrete_mode_strength(steps, s, a0, eta: float) -> np.ndarray:
     steps = check_time_points("steps", steps)
     s = positive_vector("s", s)
     a0 = _initial("a0", a0, s)
-    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    eta = positive_float("eta", eta)
     log_growth = -2.0 * np.outer(steps, np.log1p(eta * s))
     return s / (1.0 + (s / a0 - 1.0) * np.exp(log_growth))
 
@@ -415,7 +420,7 @@ def tau_from_hyperparameters(eta: float, *, loss: str = "sum", n_samples: int = 
     * ``loss="torch_mse"``: PyTorch ``nn.MSELoss()`` (mean over ``P * N_out`` entries,
       no 1/2), ``tau = P N_out / (2 eta)``.
     """
-    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    eta = positive_float("eta", eta)
     loss = check_choice("loss", loss, ("sum", "mean", "torch_mse"))
     n_samples = check_int("n_samples", n_samples, minimum=1)
     n_outputs = check_int("n_outputs", n_outputs, minimum=1)

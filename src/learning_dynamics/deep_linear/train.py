@@ -39,7 +39,7 @@ from .engine import (
     gradients,
     loss_and_feedback,
 )
-from .theory import MAX_LAYERS, check_time_points, stability_limit
+from .theory import MAX_LAYERS, check_time_points, positive_float, stability_limit
 
 __all__ = ["History", "init_weights", "train", "simulate_gradient_flow"]
 
@@ -134,7 +134,7 @@ def init_weights(data: Dataset, *, hidden: int = 16, n_layers: int = 3,
     hidden = check_int("hidden", hidden, minimum=1, maximum=4096)
     n_layers = check_int("n_layers", n_layers, minimum=2, maximum=MAX_LAYERS)
     init = check_choice("init", init, ("random", "scaled_normal", "balanced"))
-    scale = check_float("scale", scale, minimum=0.0, min_inclusive=False)
+    scale = positive_float("scale", scale)
     rng = make_rng(seed)
     dims = [data.x.shape[0]] + [hidden] * (n_layers - 2) + [data.y.shape[0]]
     if init == "balanced":
@@ -211,7 +211,7 @@ def _one_thread(function):
 def _check_eta(
     data: Dataset, eta, n_layers: int, check_stability
 ) -> tuple[float, float]:
-    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    eta = positive_float("eta", eta)
     limit = stability_limit(data, n_layers)
     if check_bool("check_stability", check_stability) and eta >= limit:
         raise ValueError(
@@ -384,7 +384,7 @@ def simulate_gradient_flow(sigma_yx, t, a0: float = 1e-3, *, dt: float = 1e-3,
     sigma_yx = check_array("sigma_yx", sigma_yx, ndim=2)
     t = check_time_points("t", t)
     dt = check_float("dt", dt, minimum=0.0, min_inclusive=False, maximum=0.5)
-    a0 = check_float("a0", a0, minimum=0.0, min_inclusive=False)
+    a0 = positive_float("a0", a0)
     n_items = sigma_yx.shape[1]
     data = Dataset(x=np.eye(n_items), y=sigma_yx, item_names=tuple(range(n_items)),
                    feature_names=tuple(range(sigma_yx.shape[0])))

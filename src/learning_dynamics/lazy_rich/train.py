@@ -288,9 +288,14 @@ def _state(runs: _Runs, active, dw_bar, dM) -> _State:
     return _State(active, dw_bar, dM, residual, values)
 
 
+def _store(runs: _Runs, state: _State) -> None:
+    """Write the statistics of the active runs back to ``runs``."""
+    runs.dw_bar[state.active], runs.dM[state.active] = state.dw_bar, state.dM
+
+
 def _retire(runs: _Runs, state: _State, keep) -> _State:
     """Store the statistics of the active runs; keep only the runs where ``keep``."""
-    runs.dw_bar[state.active], runs.dM[state.active] = state.dw_bar, state.dM
+    _store(runs, state)
     values = {key: val[keep] for key, val in state.values.items()}
     return _State(
         state.active[keep],
@@ -364,7 +369,7 @@ def _run(runs: _Runs, schedule, stop_below, keep_state) -> History:
         control["steps"] = len(rows)
         state, h = _safe_step(runs, state, t, schedule, control)
         t += h
-    _retire(runs, state, np.ones(state.active.size, dtype=bool))
+    _store(runs, state)
     out = {key: np.array([row[key] for row in rows]).T for key in _RECORDED}
     w0, M0 = runs.net.w_bar0, runs.net.M0
     return History(

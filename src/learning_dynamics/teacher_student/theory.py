@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_float, check_int
+from ..validation import check_array, check_float, check_int
 from .data import OrderParameters, raw_symmetric_point, symmetric_order_parameters
 
 __all__ = [
@@ -149,7 +149,7 @@ def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=Non
     unit_mask : array of shape ``(B, K)``, optional
         1 for live student units, 0 for padding units (their ``v`` stays 0).
     """
-    hidden = params.Q.shape[-1]
+    hidden = params.R.shape[1]
     avg = gaussian_averages(params.covariance(), hidden)
     readout = _signed_readout(params)
     eta, eta_v, noise = (
@@ -257,10 +257,12 @@ def symmetric_fixed_point(
 
     Newton's method on ``(Q_ii, Q_ik, R_in)``. At ``eta -> 0`` the point is the
     closed form of eq. (ts-plateau-closed), where the direction ``Q_ii - Q_ik`` is
-    marginal; for ``K = 2`` the root is therefore continued from
+    marginal; for ``K = 2`` without label noise the root is therefore continued from
     ``eta = min(eta, eta_step)`` (started at ``Q_ii - Q_ik = 0.08 eta``) upwards in
-    steps of ``eta_step``. For ``K >= 3`` the start is found by following the flow
-    inside the symmetric family onto the plateau (up to ``t = 80 / eta``).
+    steps of ``eta_step``. For ``K >= 3``, and for ``K = 2`` with noise (where that
+    continuation ends on the collapsed root ``Q_ii = Q_ik``, not on the plateau),
+    the start is found by following the flow inside the symmetric family onto the
+    plateau (up to ``t = 80 / eta``).
 
     Parameters
     ----------
@@ -277,7 +279,7 @@ def symmetric_fixed_point(
     eta = check_float("eta", eta, minimum=0.0, maximum=3.0, min_inclusive=False)
     noise = check_float("noise", noise, minimum=0.0, maximum=10.0)
     eta_step = check_float("eta_step", eta_step, minimum=1e-3, maximum=0.5)
-    if hidden == 2:
+    if hidden == 2 and noise == 0.0:
         q, r, _ = symmetric_plateau_closed_form(hidden)
         start = min(eta, eta_step)
         x = np.array([q + 0.07 * start, q - 0.01 * start, r])
@@ -295,9 +297,11 @@ def symmetric_fixed_point(
     )
 
 
-def _flatten(dQ, dR):
-    rows, cols = np.triu_indices(dQ.shape[-1])
-    return np.concatenate([dQ[..., rows, cols], dR.reshape(dR.shape[0], -1)], axis=-1)
+def _check_single(params):
+    if params.batch != 1:
+        raise ValueError(
+            f"params must hold a single point (batch 1); got batch {params.batch}"
+        )
 
 
 def stability_matrix(
@@ -309,17 +313,20 @@ def stability_matrix(
     Central differences with ``step``; all perturbations are done in one batch.
     """
     eta = check_float("eta", eta, minimum=0.0, maximum=3.0)
+    noise = check_float("noise", noise, minimum=0.0, maximum=10.0)
     step = check_float("step", step, minimum=1e-10, maximum=1e-2)
+    _check_single(params)
     hidden, teacher = params.R.shape[-2:]
     rows, cols = np.triu_indices(hidden)
     n_q, n_coord = rows.size, rows.size + hidden * teacher
     shifts = np.concatenate([np.eye(n_coord), -np.eye(n_coord)]) * step
-    Q = np.repeat(params.Q[:1], 2 * n_coord, axis=0)
+    Q = np.repeat(params.Q, 2 * n_coord, axis=0)
     Q[:, rows, cols] += shifts[:, :n_q]
     Q[:, cols, rows] = Q[:, rows, cols]
-    R = params.R[:1] + shifts[:, n_q:].reshape(-1, hidden, teacher)
-    batch = params.replace(Q=Q, R=R, v=np.repeat(params.v[:1], 2 * n_coord, axis=0))
-    flat = _flatten(*ode_rhs(batch, eta, noise=noise)[:2])
+    R = params.R + shifts[:, n_q:].reshape(2 * n_coord, hidden, teacher)
+    batch = params.replace(Q=Q, R=R, v=np.repeat(params.v, 2 * n_coord, axis=0))
+    dQ, dR, _ = ode_rhs(batch, eta, noise=noise)
+    flat = _state_vector(batch.replace(Q=dQ, R=dR), with_v=False)
     return ((flat[:n_coord] - flat[n_coord:]) / (2 * step)).T
 
 
@@ -336,11 +343,14 @@ def escape_rate(hidden: int, eta: float, *, noise: float = 0.0) -> float:
 
 
 def _state_vector(params, with_v):
-    rows, cols = np.triu_indices(params.Q.shape[-1])
-    parts = [params.Q[:, rows, cols], params.R.reshape(params.batch, -1)]
+    """Coordinates ``(B, n)``: upper triangle of ``Q`` and ``R`` row by row, then
+    ``v`` if ``with_v``."""
+    batch, hidden, teacher = params.R.shape
+    rows, cols = np.triu_indices(hidden)
+    parts = [params.Q[:, rows, cols], params.R.reshape(batch, hidden * teacher)]
     if with_v:
         parts.append(params.v)
-    return np.concatenate(parts, axis=-1)
+    return np.concatenate(parts, axis=1)
 
 
 def _from_vector(x, params, with_v):
@@ -371,7 +381,8 @@ def fixed_point(
 
     Used for the asymptotic state of eq. (ts-asymptotic): integrate the ODEs close
     to it first, then call this. Coordinates are the upper triangle of ``Q``, ``R``
-    and (when ``eta_v > 0``) ``v``; padding units (``unit_mask`` 0) are held fixed.
+    and (when ``eta_v > 0``) ``v``; padding units (0 in ``unit_mask``, shape
+    ``(1, K)``) are held fixed.
 
     Returns
     -------
@@ -381,38 +392,34 @@ def fixed_point(
     """
     eta = check_float("eta", eta, minimum=0.0, maximum=10.0)
     eta_v = check_float("eta_v", eta_v, minimum=0.0, maximum=10.0)
+    noise = check_float("noise", noise, minimum=0.0, maximum=10.0)
+    tol = check_float("tol", tol, minimum=0.0, min_inclusive=False)
+    _check_single(params)
+    _, hidden, teacher = params.R.shape
+    dead = (
+        np.zeros(hidden, dtype=bool)
+        if unit_mask is None
+        else check_array("unit_mask", unit_mask, shape=(1, hidden))[0] == 0
+    )
     with_v = eta_v > 0
-    mask = None if unit_mask is None else np.asarray(unit_mask, dtype=np.float64)[:1]
-    x = _state_vector(
-        params.replace(Q=params.Q[:1], R=params.R[:1], v=params.v[:1]), with_v
-    )[0]
-    base = params.replace(Q=params.Q[:1], R=params.R[:1], v=params.v[:1])
+    x = _state_vector(params, with_v)[0]
 
     def rhs(points):
-        state = _from_vector(points, base, with_v)
-        dQ, dR, dv = ode_rhs(
-            state,
-            eta,
-            eta_v=eta_v,
-            noise=noise,
-            unit_mask=None if mask is None else np.repeat(mask, len(points), 0),
-        )
+        # the padding units' rows are dropped below, so their dv needs no mask
+        state = _from_vector(points, params, with_v)
+        dQ, dR, dv = ode_rhs(state, eta, eta_v=eta_v, noise=noise)
         return _state_vector(state.replace(Q=dQ, R=dR, v=dv), with_v)
 
-    frozen = _frozen_coordinates(base, mask, with_v)
+    live = ~_frozen_coordinates(dead, teacher, with_v)
+    block = np.ix_(live, live)
     for _ in range(60):
-        jac = _jacobian(rhs, x)
-        jac[frozen] = 0.0
-        jac[frozen, frozen] = 1.0
-        f = rhs(x[None])[0]
-        f[frozen] = 0.0
-        dx = np.linalg.solve(jac, -f)
+        dx = np.zeros_like(x)
+        dx[live] = np.linalg.solve(_jacobian(rhs, x)[block], -rhs(x[None])[0][live])
         x = x + dx
         if np.max(np.abs(dx)) < tol:
             break
-    live = ~frozen
-    eig = np.linalg.eigvals(_jacobian(rhs, x)[np.ix_(live, live)])
-    return _from_vector(x[None], base, with_v), eig
+    eig = np.linalg.eigvals(_jacobian(rhs, x)[block])
+    return _from_vector(x[None], params, with_v), eig
 
 
 def _jacobian(rhs, x, step=1e-6):
@@ -421,13 +428,10 @@ def _jacobian(rhs, x, step=1e-6):
     return ((values[: x.size] - values[x.size :]) / (2 * step)).T
 
 
-def _frozen_coordinates(base, mask, with_v):
-    hidden = base.Q.shape[-1]
-    if mask is None:
-        return np.zeros(_state_vector(base, with_v).shape[1], dtype=bool)
-    dead = mask[0] == 0
-    rows, cols = np.triu_indices(hidden)
-    parts = [dead[rows] | dead[cols], np.repeat(dead, base.R.shape[-1])]
+def _frozen_coordinates(dead, teacher, with_v):
+    """The coordinates (as in :func:`_state_vector`) that involve a ``dead`` unit."""
+    rows, cols = np.triu_indices(dead.size)
+    parts = [dead[rows] | dead[cols], np.repeat(dead, teacher)]
     if with_v:
         parts.append(dead)
     return np.concatenate(parts)

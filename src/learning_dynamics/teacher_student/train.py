@@ -69,7 +69,13 @@ class Trajectory:
 
 
 def _batch_vector(name, value, batch, minimum, maximum):
-    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (batch,)).copy()
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape not in ((), (batch,)):
+        raise ValueError(
+            f"{name} must be a number or an array of shape ({batch},); "
+            f"got shape {arr.shape}"
+        )
+    arr = np.broadcast_to(arr, (batch,)).copy()
     if not np.all(np.isfinite(arr)) or arr.min() < minimum or arr.max() > maximum:
         raise ValueError(
             f"{name} must be finite and in [{minimum:g}, {maximum:g}]; "
@@ -83,32 +89,20 @@ def _record_steps(total, n_record):
 
 
 def _rk4_step(state, dt, kwargs):
-    def rhs(q, r, v):
-        return ode_rhs(state.replace(Q=q, R=r, v=v), **kwargs)
+    x = (state.Q, state.R, state.v)
 
-    k1 = rhs(state.Q, state.R, state.v)
-    k2 = rhs(
-        *(
-            x + 0.5 * dt * k
-            for x, k in zip((state.Q, state.R, state.v), k1, strict=True)
-        )
+    def rhs_at(h, k):  # the ODEs at x + h k
+        Q, R, v = (x[i] + h * k[i] for i in range(3))
+        return ode_rhs(state.replace(Q=Q, R=R, v=v), **kwargs)
+
+    k1 = ode_rhs(state, **kwargs)
+    k2 = rhs_at(0.5 * dt, k1)
+    k3 = rhs_at(0.5 * dt, k2)
+    k4 = rhs_at(dt, k3)
+    Q, R, v = (
+        x[i] + dt / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) for i in range(3)
     )
-    k3 = rhs(
-        *(
-            x + 0.5 * dt * k
-            for x, k in zip((state.Q, state.R, state.v), k2, strict=True)
-        )
-    )
-    k4 = rhs(
-        *(x + dt * k for x, k in zip((state.Q, state.R, state.v), k3, strict=True))
-    )
-    new = [
-        x + dt / 6 * (a + 2 * b + 2 * c + e)
-        for x, a, b, c, e in zip(
-            (state.Q, state.R, state.v), k1, k2, k3, k4, strict=True
-        )
-    ]
-    return state.replace(Q=new[0], R=new[1], v=new[2])
+    return state.replace(Q=Q, R=R, v=v)
 
 
 def integrate_ode(
@@ -156,26 +150,26 @@ def integrate_ode(
         )
     n_record = check_int("n_record", n_record, minimum=2, maximum=100_000)
     record = _record_steps(n_steps, n_record)
-    out, state = [], params
-    for step in range(n_steps + 1):
+    out, state = [(params.Q, params.R, params.v)], params
+    for step in range(1, n_steps + 1):
+        state = _rk4_step(state, dt, kwargs)
+        _check_norms(state.Q, kwargs["eta"], step * dt)
         if step == record[len(out)]:
             out.append((state.Q, state.R, state.v))
-            if len(out) == record.size:
-                break
-        state = _rk4_step(state, dt, kwargs)
-        _check_norms(state.Q, kwargs["eta"], (step + 1) * dt)
     return _trajectory(record * dt, out, params)
 
 
 def _trajectory(t, snapshots, params):
-    Q, R, v = (np.stack(x) for x in zip(*snapshots, strict=True))
+    """The record of float64 times ``t`` and ``snapshots`` of ``(Q, R, v)``."""
+    Q, R, v = (np.stack([snap[i] for snap in snapshots]) for i in range(3))
+    n_record, batch = Q.shape[:2]
     flat = params.replace(
-        Q=Q.reshape((-1,) + Q.shape[2:]),
-        R=R.reshape((-1,) + R.shape[2:]),
-        v=v.reshape((-1,) + v.shape[2:]),
+        Q=Q.reshape((n_record * batch,) + Q.shape[2:]),
+        R=R.reshape((n_record * batch,) + R.shape[2:]),
+        v=v.reshape((n_record * batch,) + v.shape[2:]),
     )
-    eps = generalisation_error(flat).reshape(Q.shape[:2])
-    return Trajectory(np.asarray(t, dtype=np.float64), eps, Q, R, v)
+    eps = generalisation_error(flat).reshape(n_record, batch)
+    return Trajectory(t, eps, Q, R, v)
 
 
 def escape_time(t, eps_g, threshold: float, *, after: float = 0.0) -> np.ndarray:
