@@ -295,3 +295,15 @@ def test_rate_counts_true_outcomes_and_prints_its_interval():
         wilson_interval(5, 4)
     with pytest.raises(ValueError, match="outcomes must be a 1-dimensional array"):
         rate(np.ones((2, 2), dtype=bool))
+
+
+@pytest.mark.parametrize("call, flag", [
+    (lambda: v.check_float("x", 1.0, minimum=0.0, min_inclusive=None), "min_inclusive"),
+    (lambda: v.check_float("x", 1.0, maximum=2.0, max_inclusive=0), "max_inclusive"),
+    (lambda: v.check_probability("p", 0.5, max_inclusive="no"), "max_inclusive"),
+    (lambda: v.check_array("a", [1.0], finite=None), "finite"),
+])
+def test_range_flags_must_be_booleans_not_merely_falsy(call, flag):
+    # a flag left as None would silently act as False and widen or narrow the range
+    with pytest.raises(TypeError, match=rf"^{flag} must be True or False; got "):
+        call()

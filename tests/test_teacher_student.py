@@ -428,6 +428,18 @@ _PAIR = ts.symmetric_order_parameters(2, 0.5, 0.1, 0.1, batch=2)
             r"^eta_step must be >= 0.001 and <= 0.5; got 0$",
         ),
         (
+            lambda: ts.symmetric_fixed_point(3, 0.005),
+            ValueError,
+            r"^eta must be >= 0.01 for hidden > 2 or noise > 0, where the plateau is "
+            r"found by following the flow to t = 80 / eta \(32000 Euler steps\); "
+            r"got 0.005$",
+        ),
+        (
+            lambda: ts.symmetric_fixed_point(2, 0.005, noise=0.1),
+            ValueError,
+            r"^eta must be >= 0.01 for hidden > 2 or noise > 0",
+        ),
+        (
             lambda: ts.escape_rate(2, 3.5),
             ValueError,
             r"^eta must be > 0 and <= 3; got 3.5$",
@@ -526,6 +538,31 @@ _PAIR = ts.symmetric_order_parameters(2, 0.5, 0.1, 0.1, batch=2)
             lambda: ts.escape_time([0.0, 1.0], [[1.0], [0.5]], 0.0),
             ValueError,
             r"^threshold must be > 0; got 0$",
+        ),
+        (
+            lambda: ts.escape_time([0.0, 1.0], [[1.0], [0.5]], 0.1, after=np.nan),
+            ValueError,
+            r"^after must be a finite number",
+        ),
+        (
+            lambda: ts.escape_time([0.0, 1.0], [1.0, 0.5], 0.1),
+            ValueError,
+            r"^eps_g must be a 2-dimensional array; got shape \(2,\)$",
+        ),
+        (
+            lambda: ts.escape_time([0.0, 1.0], [[1.0], [np.nan]], 0.1),
+            ValueError,
+            r"^eps_g must contain only finite values",
+        ),
+        (
+            lambda: ts.escape_time([0.0, 1.0, 2.0], [[1.0], [0.5]], 0.1),
+            ValueError,
+            r"^t must have shape \(2,\) or \(2, 1\) to match eps_g; got \(3,\)$",
+        ),
+        (
+            lambda: ts.escape_time([[0.0, 0.0], [1.0, 1.0]], [[1.0], [0.5]], 0.1),
+            ValueError,
+            r"^t must have shape \(2,\) or \(2, 1\) to match eps_g; got \(2, 2\)$",
         ),
     ],
 )
@@ -653,6 +690,11 @@ def test_ode_records_equally_spaced_times_and_restarts_seamlessly():
         assert np.allclose(full.eps_g[k], direct, rtol=1e-13, atol=0)
 
 
+def test_ode_records_201_snapshots_by_default():
+    run = ts.integrate_ode(_POINT, 1.0, 40.0, dt=0.1)  # 400 steps, every second kept
+    assert np.allclose(run.t, np.linspace(0.0, 40.0, 201), rtol=0, atol=1e-12)
+
+
 def test_ode_step_limit_and_largest_rates_are_accepted(monkeypatch):
     from learning_dynamics.teacher_student import train
 
@@ -682,6 +724,17 @@ def test_runaway_ode_reports_the_time_and_norm_where_it_stopped():
     assert norm > 100 >= before.Q[-1].diagonal(0, -2, -1).max()
     with pytest.raises(DivergenceError):
         ts.integrate_ode(start, 10.0, time, dt=0.5, n_record=2)
+    # in a batch of three only the last run runs away: it is still caught, at the
+    # same step, and the message names the batch's largest rate
+    mild = ts.symmetric_order_parameters(2, 0.5, 0.1, 0.1)
+    batch = ts.order_parameters(
+        np.concatenate([mild.Q, mild.Q, start.Q]),
+        np.concatenate([mild.R, mild.R, start.R]),
+        start.T,
+    )
+    with pytest.raises(DivergenceError, match=rf"at t = {time:g}\).*largest in the "
+                       r"batch: 10\)$"):
+        ts.integrate_ode(batch, [0.5, 1.0, 10.0], 400.0, dt=0.5)
 
 
 @settings(max_examples=25, deadline=None)
@@ -739,3 +792,31 @@ def test_noisy_symmetric_fixed_point_is_the_plateau_and_escapes_at_its_rate():
     flow = _flow_propagator(point.params(2), eta, t, noise=noise)
     growth = np.log(np.abs(np.linalg.eigvals(flow))).max() / t
     assert abs(ts.escape_rate(2, eta, noise=noise) - growth) < 1e-5
+
+
+@pytest.mark.parametrize("hidden, eta, noise", [(2, 0.5, 2.0), (3, 3.0, 0.0)])
+def test_a_missing_plateau_is_reported_not_returned_as_nan(hidden, eta, noise):
+    # strong noise (or eta = 3 for K = 3) keeps the norms growing inside the
+    # symmetric family up to t = 80 / eta: there is no plateau to escape from
+    with pytest.raises(ValueError) as info:
+        ts.symmetric_fixed_point(hidden, eta, noise=noise)
+    assert re.match(
+        rf"^no unspecialised plateau for hidden={hidden}, eta={eta:g}, "
+        rf"noise={noise:g}: inside the symmetric family the flow does not settle "
+        r"\(the search ended at .*\); lower noise or eta$",
+        str(info.value),
+    ), str(info.value)
+
+
+
+@pytest.mark.parametrize("eta", [0.1, 1.0, 2.5])
+def test_continuation_and_flow_relaxation_find_the_same_two_unit_plateau(eta):
+    # K = 2 without noise is continued in eta from the closed form; any noise > 0
+    # sends the search along the flow instead. Noise 1e-12 moves the root by
+    # O(eta^2 sigma^2) = 1e-24, so the two searches must agree to Newton's 1e-13.
+    continued = ts.symmetric_fixed_point(2, eta)
+    relaxed = ts.symmetric_fixed_point(2, eta, noise=1e-12)
+    for a, b in ((continued.q_diag, relaxed.q_diag), (continued.q_off, relaxed.q_off),
+                 (continued.r, relaxed.r)):
+        assert abs(a - b) < 1e-11
+    assert continued.q_diag - continued.q_off > 0.05 * eta  # the plateau, not collapse

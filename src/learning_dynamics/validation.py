@@ -111,6 +111,9 @@ def check_float(
             f"of type {type(value).__name__}"
         )
     value = float(value)
+    # the flags are checked too: ``None`` would silently read as ``False``
+    min_inclusive = check_bool("min_inclusive", min_inclusive)
+    max_inclusive = check_bool("max_inclusive", max_inclusive)
     accepted = _describe_range(minimum, maximum, min_inclusive, max_inclusive)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number ({accepted}); got {value}")
@@ -181,6 +184,7 @@ def check_array(
     dtype : numpy dtype
         Dtype of the returned array.
     """
+    finite = check_bool("finite", finite)
     if hasattr(value, "detach"):  # torch tensor
         value = value.detach().cpu().numpy()
     try:

@@ -224,6 +224,10 @@ def _symmetric_residual(x, hidden, eta, noise):
     return np.array([dQ[0, 0, 0], dQ[0, 0, 1], dR[0, 0, 0]])
 
 
+MIN_RELAX_ETA = 0.01
+"""Smallest ``eta`` for the flow relaxation (16 000 Euler steps, a few seconds)."""
+
+
 def _relax_symmetric(hidden, eta, noise, *, step=0.5):
     """Euler steps of the flow restricted to the symmetric family (an invariant set),
     from a small symmetric start up to ``t = 80 / eta``: a starting point for Newton."""
@@ -250,6 +254,22 @@ def _newton(func, x, *, tol=1e-13, max_iter=50):
     return x
 
 
+def _solve_symmetric(hidden, eta, noise, eta_step):
+    """Newton's root of the symmetric residual, started as the docstring of
+    :func:`symmetric_fixed_point` describes."""
+    if hidden == 2 and noise == 0.0:
+        q, r, _ = symmetric_plateau_closed_form(hidden)
+        start = min(eta, eta_step)
+        x = np.array([q + 0.07 * start, q - 0.01 * start, r])
+        levels = np.append(np.arange(start, eta, eta_step), eta)
+        for level in levels:
+            x = _newton(lambda y, e=level: _symmetric_residual(y, hidden, e, noise), x)
+        return x
+    # follow the flow inside the symmetric family onto the plateau, then polish
+    x = _relax_symmetric(hidden, eta, noise)
+    return _newton(lambda y: _symmetric_residual(y, hidden, eta, noise), x)
+
+
 def symmetric_fixed_point(
     hidden: int, eta: float, *, noise: float = 0.0, eta_step: float = 0.1
 ) -> SymmetricFixedPoint:
@@ -269,27 +289,40 @@ def symmetric_fixed_point(
     hidden : int
         ``K = M`` (2 to 8).
     eta : float
-        Learning rate, ``0 < eta <= 3``.
+        Learning rate, ``0 < eta <= 3`` (``>= MIN_RELAX_ETA`` where the flow is
+        followed).
     noise : float
         Label noise ``sigma`` (enters through the ``eta^2 sigma^2 J2`` term).
     eta_step : float
         Continuation step in ``eta``.
+
+    Raises
+    ------
+    ValueError
+        If the search ends off a plateau: strong noise or a large ``eta`` keeps the
+        norms growing inside the symmetric family.
     """
     hidden = check_int("hidden", hidden, minimum=2, maximum=8)
     eta = check_float("eta", eta, minimum=0.0, maximum=3.0, min_inclusive=False)
     noise = check_float("noise", noise, minimum=0.0, maximum=10.0)
     eta_step = check_float("eta_step", eta_step, minimum=1e-3, maximum=0.5)
-    if hidden == 2 and noise == 0.0:
-        q, r, _ = symmetric_plateau_closed_form(hidden)
-        start = min(eta, eta_step)
-        x = np.array([q + 0.07 * start, q - 0.01 * start, r])
-        levels = np.append(np.arange(start, eta, eta_step), eta)
-        for level in levels:
-            x = _newton(lambda y, e=level: _symmetric_residual(y, hidden, e, noise), x)
-    else:  # follow the flow inside the symmetric family onto the plateau, then polish
-        x = _relax_symmetric(hidden, eta, noise)
-        x = _newton(lambda y: _symmetric_residual(y, hidden, eta, noise), x)
-    residual = float(np.max(np.abs(_symmetric_residual(x, hidden, eta, noise))))
+    if (hidden > 2 or noise > 0) and eta < MIN_RELAX_ETA:
+        raise ValueError(
+            f"eta must be >= {MIN_RELAX_ETA:g} for hidden > 2 or noise > 0, where the "
+            f"plateau is found by following the flow to t = 80 / eta "
+            f"({int(160 / eta)} Euler steps); got {eta:g}"
+        )
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        x = _solve_symmetric(hidden, eta, noise, eta_step)
+        residual = float(np.max(np.abs(_symmetric_residual(x, hidden, eta, noise))))
+    gaps = (x[0] - x[1], x[0] + (hidden - 1) * x[1])  # the eigenvalues of Q
+    if not (np.all(np.isfinite(x)) and residual < 1e-9 and min(gaps) > 0):
+        raise ValueError(
+            f"no unspecialised plateau for hidden={hidden}, eta={eta:g}, "
+            f"noise={noise:g}: inside the symmetric family the flow does not settle "
+            f"(the search ended at Q_ii = {x[0]:.3g}, Q_ik = {x[1]:.3g}, residual "
+            f"{residual:.1e}); lower noise or eta"
+        )
     params = symmetric_order_parameters(hidden, *x)
     eps = float(generalisation_error(params)[0])
     return SymmetricFixedPoint(

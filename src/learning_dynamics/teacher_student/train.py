@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import DivergenceError, check_float, check_int
+from ..validation import DivergenceError, check_array, check_float, check_int
 from .data import OrderParameters
 from .theory import generalisation_error, ode_rhs
 
@@ -175,18 +175,27 @@ def _trajectory(t, snapshots, params):
 def escape_time(t, eps_g, threshold: float, *, after: float = 0.0) -> np.ndarray:
     """First recorded time after ``after`` at which ``eps_g`` falls below ``threshold``.
 
-    Linear interpolation between records; ``inf`` where it never does.
+    Log-linear interpolation between records (exact for an exponential decay);
+    ``inf`` where it never does.
 
     Parameters
     ----------
-    t : array of shape ``(n,)`` or ``(n, B)``
-    eps_g : array of shape ``(n, B)``
+    t : array of shape ``(n,)`` (shared clock) or ``(n, B)`` (one clock per run)
+    eps_g : array of shape ``(n, B)``, finite
+    threshold : float ``> 0``
+    after : float
+        Only records at times ``> after`` count (to skip early dips).
     """
-    eps_g = np.asarray(eps_g, dtype=np.float64)
-    t = np.broadcast_to(
-        np.asarray(t, dtype=np.float64).reshape(len(eps_g), -1), eps_g.shape
-    )
+    eps_g = check_array("eps_g", eps_g, ndim=2)
+    t = check_array("t", t)
+    if t.shape not in ((len(eps_g),), eps_g.shape):
+        raise ValueError(
+            f"t must have shape ({len(eps_g)},) or {eps_g.shape} to match eps_g; "
+            f"got {t.shape}"
+        )
+    t = np.broadcast_to(t[:, None] if t.ndim == 1 else t, eps_g.shape)
     threshold = check_float("threshold", threshold, minimum=0.0, min_inclusive=False)
+    after = check_float("after", after)
     below = (eps_g < threshold) & (t > after)
     first = np.argmax(below, axis=0)
     out = np.full(eps_g.shape[1], np.inf)
