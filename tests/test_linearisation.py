@@ -186,12 +186,15 @@ def _autograd_descent(data, p0, *, alpha, eta0, steps, model):
     def f(W, a, x):
         if model == "network":
             return alpha * (g(W, a, x) - g(W0, a0, x))
-        _, tangent = torch.func.jvp(lambda W_, a_: g(W_, a_, x), (W0, a0),
-                                    (W - W0, a - a0))
+        _, tangent = torch.autograd.functional.jvp(
+            lambda W_, a_: g(W_, a_, x), (W0, a0), (W - W0, a - a0), create_graph=True
+        )
         return alpha * tangent
 
     def kernel(W, a):
-        jac_W, jac_a = torch.func.jacrev(g, argnums=(0, 1))(W, a, t["x_train"])
+        jac_W, jac_a = torch.autograd.functional.jacobian(
+            lambda W_, a_: g(W_, a_, t["x_train"]), (W, a)
+        )
         jac = torch.cat([jac_a, jac_W.flatten(1)], dim=1)
         return jac @ jac.T
 
