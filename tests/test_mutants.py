@@ -1,6 +1,9 @@
 """The curated mutant runner finds its snippets, and says so when it cannot."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from learning_dynamics.book import mutants
@@ -72,3 +75,21 @@ def test_generated_mutant_runner_narrows_mutmut_to_the_chosen_chapters(tmp_path)
     assert ('only_mutate = ["src/learning_dynamics/xor_clusters/theory.py", '
             '"src/learning_dynamics/xor_clusters/train.py"]') in text
     assert "src/learning_dynamics/*/theory.py" not in text
+
+
+def test_every_fast_test_can_be_selected_back_by_its_node_id():
+    # mutmut runs each mutant's tests by node id; an id pytest cannot select back
+    # (an escaped regex, a newline) fails the whole run of that mutant with a usage
+    # error, which mutmut reports as a timeout
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "LEARNING_DYNAMICS_PROGRESS": "0"}
+    base = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0",
+            "-p", "no:cacheprovider", "-m", "not slow and not browser"]
+    listed = subprocess.run(base + ["tests"], cwd=root, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    ids = [line for line in listed.splitlines() if "::" in line]
+    again = subprocess.run(base + ids, cwd=root, env=env, capture_output=True,
+                           text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"{len(ids)} tests collected" in again.stdout
+
