@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from ..device import single_threaded
+from ..seeding import make_rng
 from ._core import CheckResult, run_check
 
 __all__ = ["check_tree_covariance", "check_torch_mse"]
@@ -30,7 +31,7 @@ def check_tree_covariance(student_fn: Callable, *, verbose: bool = True) -> Chec
     """
     from ._answers.deep_linear import tree_covariance
 
-    rng = np.random.default_rng(2024)
+    rng = make_rng(2024)
     cases = [((2, 3, 0.15), tree_covariance(2, 3, 0.15))]
     for _ in range(4):
         args = (
@@ -52,7 +53,7 @@ def check_torch_mse(student_fn: Callable, *, verbose: bool = True) -> CheckResul
     """
     from ._answers.deep_linear import train_torch_mse
 
-    rng = np.random.default_rng(7)
+    rng = make_rng(7)
     cases = []
     for n_out, n_items, hidden, lr, epochs in [(5, 3, 4, 2.0, 20), (7, 4, 6, 5.0, 15),
                                                (3, 6, 2, 1.0, 30)]:

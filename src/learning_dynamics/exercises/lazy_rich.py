@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..lazy_rich import population_loss_terms
+from ..seeding import make_rng
 from ._core import CheckResult, run_check
 
 __all__ = [
@@ -52,7 +53,7 @@ def check_second_moment_step(
     descent and recomputes ``M = W^T W / N``: independent of eq. (lr-recursion).
     """
     cases = []
-    rng = np.random.default_rng(2024)
+    rng = make_rng(2024)
     for d, P, N, alpha, eps, eta0 in [
         (3, 5, 4, 1.0, 0.5, 0.3),
         (5, 9, 7, 0.5, 0.2, 0.1),
@@ -79,7 +80,7 @@ def check_centred_loss_gradient(
     form ``dL/dw_i = (2 alpha / N)(g + eps G w_i)`` of eq. (lr-neuron-update).
     """
     cases = []
-    rng = np.random.default_rng(11)
+    rng = make_rng(11)
     for d, P, N, alpha, eps in [
         (3, 5, 4, 1.0, 0.5),
         (6, 10, 8, 0.25, 0.3),
@@ -107,7 +108,7 @@ def check_centred_loss_gradient(
 def check_population_loss(student_fn: Callable, *, verbose: bool = True) -> CheckResult:
     """Check ``student_fn(dw_bar, dM, beta, alpha, eps)`` returns eq. (lr-pop-loss)."""
     cases = []
-    rng = np.random.default_rng(7)
+    rng = make_rng(7)
     for d, alpha, eps in [(2, 1.0, 0.5), (5, 0.25, 0.1), (8, 4.0, 1.0)]:
         dw = rng.standard_normal(d)
         A = rng.standard_normal((d, d))

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..seeding import make_rng, torch_generator
 from ._core import CheckResult
 
 __all__ = ["check_best_constant_step", "check_torch_tangent_kernel"]
@@ -80,7 +81,7 @@ def check_best_constant_step(student_fn: Callable, *,
     """
     from ._answers.linearisation import best_constant_step
 
-    rng = np.random.default_rng(20260101)
+    rng = make_rng(20260101)
     cases = []
     for P, spread in [(2, 1 / 3), (5, 1e-2), (12, 1e-4), (7, 0.5)]:
         kernel = _random_kernel(rng, P, spread)
@@ -99,7 +100,7 @@ def check_torch_tangent_kernel(student_fn: Callable, *,
     """
     from ._answers.linearisation import torch_tangent_kernel
 
-    generator = torch.Generator().manual_seed(20260102)
+    generator = torch_generator(20260102)
     cases = []
     for P, N, d in [(3, 4, 2), (6, 16, 3), (10, 32, 5)]:
         W = torch.randn(N, d, generator=generator, dtype=torch.float64)

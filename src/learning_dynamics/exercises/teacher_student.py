@@ -7,6 +7,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..seeding import make_rng
 from ..teacher_student.data import activation, order_parameters
 from ..teacher_student.theory import generalisation_error
 from ._core import CheckResult
@@ -40,7 +41,7 @@ def check_sgd_step(student_fn: Callable, *, verbose: bool = True) -> CheckResult
     """
     import torch
 
-    rng = np.random.default_rng(55)
+    rng = make_rng(55)
     name = "autograd SGD step"
     for case, (K, M, d, eta, eta_v) in enumerate(
         [(2, 2, 50, 0.7, 0.3), (3, 1, 200, 1.5, 1.0), (4, 3, 30, 0.2, 2.0)], start=1
@@ -93,7 +94,7 @@ def check_mc_generalisation_error(
     of the closed form (a few standard errors); the check allows 4 %, which still
     rejects a missing factor 1/2 or a missing 1/sqrt(d).
     """
-    rng = np.random.default_rng(77)
+    rng = make_rng(77)
     name = "Monte-Carlo generalisation error"
     for case, (K, M, d) in enumerate([(2, 2, 40), (3, 2, 60)], start=1):
         W, W_star = 0.8 * rng.standard_normal((K, d)), rng.standard_normal((M, d))

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..seeding import make_rng
 from ._core import CheckResult
 
 __all__ = ["check_gram_step", "check_torch_gd_step"]
@@ -26,7 +27,7 @@ def _explicit_step(W, a, X, y, eta):
 
 
 def _problems(seed: int):
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     for n, p, m, eta, start in [(6, 40, 4, 0.5, 0.0), (10, 80, 8, 0.2, 0.01),
                                 (12, 30, 6, 1.0, 0.05)]:
         X = rng.standard_normal((n, p))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_array, check_float, check_int, check_seed
+from ..seeding import make_rng
+from ..validation import check_array, check_float, check_int
 
 __all__ = [
     "TeacherData",
@@ -181,7 +182,7 @@ def make_teacher_data(d: int = 100, P: int = 550, *, seed=0) -> TeacherData:
     """
     d = check_int("d", d, minimum=1, maximum=D_MAX)
     P = check_int("P", P, minimum=1, maximum=P_MAX)
-    rng = np.random.default_rng([check_seed("seed", seed), 0])
+    rng = make_rng(seed, stream=0)
     beta = rng.standard_normal(d)
     X = rng.standard_normal((P, d)) / np.sqrt(d)
     return TeacherData(X=X, y=0.5 * (X @ beta) ** 2, beta=beta)
@@ -203,7 +204,7 @@ def make_network(d: int = 100, N: int = 500, eps: float = 0.02, *, seed=0) -> Co
             "hundred)"
         )
     eps = check_float("eps", eps, minimum=0.0)
-    W0 = np.random.default_rng([check_seed("seed", seed), 1]).standard_normal((N, d))
+    W0 = make_rng(seed, stream=1).standard_normal((N, d))
     return Committee(W0=W0, eps=eps, w_bar0=W0.mean(axis=0), M0=W0.T @ W0 / N)
 
 

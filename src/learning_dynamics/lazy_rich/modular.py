@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..device import single_threaded
+from ..seeding import make_rng
 from ..validation import (
     check_bool,
     check_choice,
@@ -127,7 +128,7 @@ def modular_addition_data(
             f"got {train_fraction}"
         )
     a, b = np.divmod(np.arange(p * p), p)
-    perm = np.random.default_rng([seed, 2]).permutation(p * p)
+    perm = make_rng(seed, stream=2).permutation(p * p)
     return ModularData(
         p=p,
         a=a,
@@ -139,7 +140,7 @@ def modular_addition_data(
 
 
 def _init(p: int, width: int, seed: int):
-    rng = np.random.default_rng([seed, 3])
+    rng = make_rng(seed, stream=3)
     return (
         rng.standard_normal((width, 2 * p)).astype(np.float32),
         rng.standard_normal((p, width)).astype(np.float32),

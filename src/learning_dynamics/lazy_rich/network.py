@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..device import single_threaded
+from ..seeding import make_rng
 from ..validation import (
     check_array,
     check_bool,
     check_finite_loss,
     check_float,
     check_int,
-    check_seed,
 )
 from .data import Committee, TeacherData, check_pair
 from .schedule import ALPHA_MAX, ALPHA_MIN, MAX_STEPS, check_stable_start
@@ -109,7 +109,7 @@ def monte_carlo_test_loss(
     n_samples = check_int("n_samples", n_samples, minimum=2, maximum=MC_SAMPLES_MAX)
     chunk = check_int("chunk", chunk, minimum=1, maximum=1_000_000)
     return_stderr = check_bool("return_stderr", return_stderr)
-    rng = np.random.default_rng([check_seed("seed", seed), 3])
+    rng = make_rng(seed, stream=3)
     total, total_sq, done = 0.0, 0.0, 0
     with single_threaded():
         while done < n_samples:

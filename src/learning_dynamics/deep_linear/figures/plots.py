@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from ...plotting import PALETTE, THEORY_STYLE, new_figure
+from ...seeding import make_rng
 from ...validation import check_array
 from .. import diagnostics
 from ..train import History
@@ -84,7 +85,7 @@ def plot_seed_errors(errors_bare, errors_corrected, labels: Sequence[str]):
     bare = check_array("errors_bare", errors_bare, ndim=2)
     corrected = check_array("errors_corrected", errors_corrected, shape=bare.shape)
     fig, ax = new_figure(width=6.6, height=3.8)
-    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, bare.shape[0])
+    jitter = make_rng(0).uniform(-0.12, 0.12, bare.shape[0])
     for k in range(bare.shape[1]):
         ax.plot(k - 0.18 + jitter, 100 * bare[:, k], "o", ms=4, color=PALETTE[1],
                 label=r"$u_0^{\rm eff}$, no competition" if k == 0 else None)

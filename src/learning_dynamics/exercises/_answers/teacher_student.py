@@ -7,6 +7,8 @@ import math
 import numpy as np
 import torch
 
+from ...seeding import make_rng
+
 __all__ = ["sgd_step_autograd", "mc_generalisation_error"]
 
 
@@ -26,7 +28,7 @@ def sgd_step_autograd(W, v, W_star, v_star, x, y, eta, eta_v):
 def mc_generalisation_error(W, v, W_star, v_star, n, seed):
     """Monte-Carlo estimate of eq. (ts-eg) from ``n`` Gaussian inputs."""
     d = W.shape[1]
-    x = np.random.default_rng(seed).standard_normal((n, d))
+    x = make_rng(seed).standard_normal((n, d))
     g = lambda h: torch.erf(torch.from_numpy(h / math.sqrt(2.0))).numpy()  # noqa: E731
     diff = g(x @ W.T / math.sqrt(d)) @ v - g(x @ W_star.T / math.sqrt(d)) @ v_star
     return 0.5 * float(np.mean(diff**2))
