@@ -307,3 +307,19 @@ def test_range_flags_must_be_booleans_not_merely_falsy(call, flag):
     # a flag left as None would silently act as False and widen or narrow the range
     with pytest.raises(TypeError, match=rf"^{flag} must be True or False; got "):
         call()
+
+
+def test_a_verified_claim_names_its_kind_and_the_source_of_its_tolerance():
+    from learning_dynamics.verification import Claim, verification_table
+
+    table = verification_table([
+        Claim("rate inside interval", 0.78, "Wilson z = 3.89", True, kind="rate",
+              source="binomial bound"),
+        Claim("old row", 1.0, "< 2", False)])
+    text = repr(table).splitlines()
+    assert text[0] == ("rate inside interval | rate | 0.78 | Wilson z = 3.89 | "
+                       "binomial bound | ok")
+    assert text[1].endswith("FAILED")
+    assert "<th>kind</th>" in table._repr_html_()
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Claim("x", 1.0, "<2", True, kind="guess")

@@ -195,3 +195,40 @@ def test_no_module_or_chapter_makes_a_generator_but_through_seeding():
 ])
 def test_the_scan_catches_every_other_way(snippet):
     assert _offences(ast.parse(snippet))
+
+
+# --- asserts that hold at any offset -------------------------------------------------
+
+def test_a_correct_rate_prediction_fails_at_most_once_in_ten_thousand_blocks():
+    """rate_agrees at ASSERT_Z: Monte Carlo of 200 000 blocks of 400 seeds, p = 0.78."""
+    from learning_dynamics.statistics import ASSERT_Z, wilson_interval
+
+    rng = ld.make_rng(123)
+    n, p = 400, 0.78
+    counts = rng.binomial(n, p, size=200_000)
+    low_high = np.array([wilson_interval(int(k), n, z=ASSERT_Z)
+                         for k in np.unique(counts)])
+    inside = dict(zip(np.unique(counts).tolist(),
+                      (low_high[:, 0] <= p) & (p <= low_high[:, 1]), strict=True))
+    failures = np.mean([not inside[k] for k in counts.tolist()])
+    assert failures < 3e-4  # 1e-4 expected; 3e-4 is 4.5 binomial sigma above it
+
+
+def test_a_rate_prediction_off_by_ten_points_is_refused():
+    from learning_dynamics.statistics import rate, rate_agrees
+
+    measured = rate(np.arange(400) < 313)  # 0.78 over 400 seeds
+    assert rate_agrees(measured, 0.78)
+    assert not rate_agrees(measured, 0.879)  # chapter 4's old step-1 prediction
+
+
+def test_the_median_interval_covers_the_true_median_at_the_assert_level():
+    from learning_dynamics.statistics import quantile_interval
+
+    rng = ld.make_rng(7)
+    samples = rng.standard_normal((4000, 200))
+    missed = 0
+    for row in samples:
+        low, high = quantile_interval(row, 0.5)
+        missed += not (low <= 0.0 <= high)
+    assert missed <= 3  # expected 0.4 misses in 4000 at 1e-4 (plus discreteness)

@@ -13,7 +13,13 @@ import numpy as np
 
 from .validation import check_array, check_float, check_int
 
-__all__ = ["Rate", "wilson_interval", "rate"]
+__all__ = ["ASSERT_Z", "Rate", "quantile_interval", "rate", "rate_agrees",
+           "wilson_interval"]
+
+#: Two-sided normal quantile for a failure chance of 1e-4: an assert placed at this
+#: many standard errors fails at a random seed offset with probability <= 1e-4 when
+#: the science is right (the chapter checklist's rule).
+ASSERT_Z = 3.890591886413094
 
 
 def wilson_interval(successes: int, trials: int, *, z: float = 1.959963984540054
@@ -68,6 +74,10 @@ class Rate:
         return (f"{self.successes}/{self.trials} = {self.value:.2f} "
                 f"(95 % CI {self.low:.2f}–{self.high:.2f})")
 
+    def interval(self, z: float = ASSERT_Z) -> tuple[float, float]:
+        """The Wilson interval at normal quantile ``z`` (default: the assert level)."""
+        return wilson_interval(self.successes, self.trials, z=z)
+
 
 def rate(outcomes) -> Rate:
     """The rate of ``True`` among boolean ``outcomes``, with its Wilson interval."""
@@ -75,3 +85,52 @@ def rate(outcomes) -> Rate:
     k = int(np.count_nonzero(arr))
     low, high = wilson_interval(k, arr.size)
     return Rate(k, int(arr.size), k / arr.size, low, high)
+
+
+def rate_agrees(measured: Rate, predicted: float, *, z: float = ASSERT_Z) -> bool:
+    """Whether a predicted probability lies in the measured rate's Wilson interval.
+
+    At the default ``z`` (:data:`ASSERT_Z`) a correct prediction is rejected with
+    probability about 1e-4, so the assert can stand at any seed offset.  The check
+    can fail: a prediction off by more than about ``z * sqrt(p(1-p)/n)`` is refused.
+    """
+    if not isinstance(measured, Rate):
+        raise TypeError(f"measured must be a Rate; got {type(measured).__name__}")
+    predicted = check_float("predicted", predicted, minimum=0.0, maximum=1.0)
+    low, high = measured.interval(z)
+    return low <= predicted <= high
+
+
+def quantile_interval(samples, q: float, *, z: float = ASSERT_Z
+                      ) -> tuple[float, float]:
+    """Distribution-free confidence interval for the ``q``-quantile of ``samples``.
+
+    The order statistics ``X_(i) <= X_(j)`` with ``i, j = nq -/+ z sqrt(nq(1-q))``
+    (normal approximation of the binomial count below the true quantile) bracket the
+    true quantile with probability about ``1 - 2 Phi(-z)``: 1 - 1e-4 at the default.
+
+    Parameters
+    ----------
+    samples : array_like
+        One-dimensional, finite, at least 2 values.
+    q : float
+        Quantile level in ``(0, 1)``; 0.5 for the median.
+    z : float
+        Normal quantile of the interval.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        Order statistics; the sample minimum or maximum where the count runs out.
+    """
+    x = np.sort(check_array("samples", samples, ndim=1))
+    if x.size < 2:
+        raise ValueError(f"samples must hold at least 2 values; got {x.size}")
+    q = check_float("q", q, minimum=0.0, maximum=1.0, min_inclusive=False,
+                    max_inclusive=False)
+    z = check_float("z", z, minimum=0.0, maximum=10.0)
+    n = x.size
+    half = z * math.sqrt(n * q * (1 - q))
+    i = max(int(math.floor(n * q - half)), 0)
+    j = min(int(math.ceil(n * q + half)), n - 1)
+    return float(x[i]), float(x[j])

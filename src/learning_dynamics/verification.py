@@ -13,7 +13,10 @@ import html
 from dataclasses import dataclass
 from typing import Iterable
 
-__all__ = ["Claim", "verification_table"]
+__all__ = ["KINDS", "Claim", "verification_table"]
+
+#: The kinds of verified claim (the "kind" column of the table).
+KINDS = ("derivation", "engine", "prediction", "rate", "mechanism")
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,29 @@ class Claim:
         The acceptance criterion in words, e.g. ``"< 1%"``.
     passed : bool
         Whether ``measured`` meets ``tolerance``.
+    kind : str, optional
+        What kind of check the row is, one of :data:`KINDS`: ``"derivation"`` (a
+        closed form against an independent computation), ``"engine"`` (a fast
+        engine against a naive one), ``"prediction"`` (a formula against
+        simulation), ``"rate"`` (a rate or quantile over seeds, with its interval),
+        ``"mechanism"`` (an ablation or decomposition that measures a cause's share).
+    source : str, optional
+        Where the tolerance comes from: a confidence bound, a Monte-Carlo error, a
+        step-size order, or a seed spread measured over >= 200 seeds in a test.
     """
 
     claim: str
     measured: float
     tolerance: str
     passed: bool
+    kind: str | None = None
+    source: str = ""
+
+    def __post_init__(self):
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS} or None; got {self.kind!r}")
+        if not isinstance(self.source, str):
+            raise TypeError(f"source must be a str; got {type(self.source).__name__}")
 
 
 def _fmt(x: float) -> str:
@@ -49,24 +69,32 @@ class _Table:
     def __init__(self, claims: list[Claim]):
         self.claims = claims
 
+    def _columns(self):
+        kinds = any(c.kind for c in self.claims)
+        sources = any(c.source for c in self.claims)
+        head = ["claim", *(["kind"] if kinds else []), "measured", "tolerance",
+                *(["where the tolerance comes from"] if sources else []), "holds"]
+        rows = [[c.claim, *([c.kind or ""] if kinds else []), _fmt(c.measured),
+                 c.tolerance, *([c.source] if sources else []),
+                 None if c.passed else False] for c in self.claims]
+        return head, rows
+
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(c.claim)}</td><td>{_fmt(c.measured)}</td>"
-            f"<td>{html.escape(c.tolerance)}</td>"
-            f"<td>{'✓' if c.passed else '✗ FAILED'}</td></tr>"
-            for c in self.claims
-        )
-        return (
-            "<table><thead><tr><th>claim</th><th>measured</th><th>tolerance</th><th>holds</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table>"
-        )
+        head, rows = self._columns()
+        def td(cell):
+            text = "✓" if cell is None else "✗ FAILED" if cell is False else cell
+            return f"<td>{html.escape(text)}</td>"
+
+        body = "".join("<tr>" + "".join(map(td, row)) + "</tr>" for row in rows)
+        cols = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        return f"<table><thead><tr>{cols}</tr></thead><tbody>{body}</tbody></table>"
 
     def __repr__(self) -> str:
+        _, rows = self._columns()
         return "\n".join(
-            f"{c.claim} | {_fmt(c.measured)} | {c.tolerance} | "
-            f"{'ok' if c.passed else 'FAILED'}"
-            for c in self.claims
-        )
+            " | ".join("ok" if cell is None else "FAILED" if cell is False else cell
+                       for cell in row)
+            for row in rows)
 
 
 def verification_table(claims: Iterable[Claim]):
