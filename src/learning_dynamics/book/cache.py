@@ -38,7 +38,8 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["execution_key", "package_digest", "resolved_versions", "setup_cache"]
+__all__ = ["execution_key", "package_digest", "requirement_closure",
+           "resolved_versions", "setup_cache"]
 
 KEY_SETTING = "learning_dynamics_execution_key"
 PACKAGES_SETTING = "learning_dynamics_cache_packages"
@@ -80,14 +81,28 @@ def resolved_versions(project: str = "learning-dynamics",
 
     Falls back to every installed distribution when ``project`` is not installed.
     """
-    from packaging.requirements import Requirement
-
     try:
         metadata.distribution(project)
     except metadata.PackageNotFoundError:
         found = {_normalise(d.metadata["Name"]): d.version
                  for d in metadata.distributions() if d.metadata["Name"]}
         return sorted(f"{name}=={version}" for name, version in found.items())
+    found = requirement_closure(project, extras)
+    return sorted(f"{name}=={version}" for name, version in found.items())
+
+
+def requirement_closure(project: str, extras: Iterable[str] = (),
+                        stop: Iterable[str] = ()) -> dict[str, str]:
+    """Installed version of every distribution ``project[extras]`` requires.
+
+    Follows the requirements transitively (markers evaluated for this interpreter,
+    with the extras each edge asks for) and does not descend into the
+    distributions named in ``stop`` (they are still listed).  A requirement that is
+    not installed maps to ``"not installed"``.
+    """
+    from packaging.requirements import Requirement
+
+    stop = {_normalise(name) for name in stop}
     found: dict[str, str] = {}
     seen: set[tuple[str, frozenset]] = set()
     pending = [(project, frozenset(extras))]
@@ -102,13 +117,15 @@ def resolved_versions(project: str = "learning-dynamics",
             found.setdefault(_normalise(name), "not installed")
             continue
         found[_normalise(name)] = dist.version
+        if _normalise(name) in stop:
+            continue
         environments = [{"extra": extra} for extra in wanted | {""}]
         for text in dist.requires or []:
             req = Requirement(text)
             marker = req.marker
             if marker is None or any(marker.evaluate(env) for env in environments):
                 pending.append((req.name, frozenset(req.extras)))
-    return sorted(f"{name}=={version}" for name, version in found.items())
+    return found
 
 
 def _environment_lines() -> list[str]:
