@@ -29,6 +29,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 RAW_TEX = re.compile(r"\$\$|\\begin\{|\\frac|\\mathrm|\\sum_|\\(?:eq)?ref\{")
 
 
@@ -447,3 +448,35 @@ def test_figures_are_numbered_with_captions(browser, server, path):
     bad = [f for f in figures if not (f["id"].startswith("fig-") and f["number"]
                                       and len(f["alt"]) >= 20)]
     assert not bad, f"{path}: figures without id, number or alt text: {bad}"
+
+
+def test_the_pdf_book_prints_every_chapter_with_figures_and_no_raw_tex(built_book,
+                                                                       tmp_path):
+    """``python -m learning_dynamics.book.pdf`` on the built book (README, PDF)."""
+    import json
+
+    import pypdf
+
+    from learning_dynamics.book.pdf import BROWSERS, write_pdfs
+
+    if not any(shutil.which(b) for b in BROWSERS):
+        _unavailable("no Chromium found to print the PDF")
+    written = write_pdfs(ROOT, tmp_path, verbose=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    book = pypdf.PdfReader(written["book"])
+    assert len(book.pages) > 100
+    assert report["raw_tex"] == [], report["raw_tex"][:5]
+    assert report["equations"] > 500 and report["figures"] >= 5 * len(CHAPTERS)
+    embedded = sum(len(page.images) for page in book.pages)
+    assert embedded >= report["figures"]
+    text = "".join(page.extract_text() or "" for page in book.pages)
+    assert "$$" not in text and "\\begin{" not in text
+    internal = sum(1 for page in book.pages for a in page.get("/Annots") or []
+                   if a.get_object().get("/Subtype") == "/Link"
+                   and ("/Dest" in a.get_object()
+                        or a.get_object().get("/A", {}).get("/S") == "/GoTo"))
+    assert internal > 100  # equation, figure and cross-chapter references
+    for path in CHAPTERS:
+        chapter = pypdf.PdfReader(written[path.stem])
+        assert len(chapter.pages) >= 5, path.stem
+        assert sum(len(page.images) for page in chapter.pages) >= 1, path.stem

@@ -233,7 +233,7 @@ def test_verification_table_is_stable_text_and_flags_failures():
     table = verification_table([Claim("a", 0.1234567891, "< 1", True),
                                 Claim("b", 2.0, "< 1", False)])
     assert repr(table) == "a | 0.123457 | < 1 | ok\nb | 2 | < 1 | FAILED"
-    assert "FAILED" in table._repr_html_()
+    assert "FAILED" in table._repr_html_()[0]
     with pytest.raises(ValueError, match="claims must hold at least one Claim"):
         verification_table([])
 
@@ -320,6 +320,8 @@ def test_a_verified_claim_names_its_kind_and_the_source_of_its_tolerance():
     assert text[0] == ("rate inside interval | rate | 0.78 | Wilson z = 3.89 | "
                        "binomial bound | ok")
     assert text[1].endswith("FAILED")
-    assert "<th>kind</th>" in table._repr_html_()
+    html, meta = table._repr_html_()
+    assert "<th>kind</th>" in html
+    assert meta["learning_dynamics_claims"][0]["kind"] == "rate"
     with pytest.raises(ValueError, match="kind must be one of"):
         Claim("x", 1.0, "<2", True, kind="guess")

@@ -15,6 +15,8 @@ from typing import Iterable
 
 __all__ = ["KINDS", "Claim", "verification_table"]
 
+#: Key of the output metadata that carries the table's rows as data.
+METADATA_KEY = "learning_dynamics_claims"
 #: The kinds of verified claim (the "kind" column of the table).
 KINDS = ("derivation", "engine", "prediction", "rate", "mechanism")
 
@@ -87,7 +89,20 @@ class _Table:
 
         body = "".join("<tr>" + "".join(map(td, row)) + "</tr>" for row in rows)
         cols = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        return f"<table><thead><tr>{cols}</tr></thead><tbody>{body}</tbody></table>"
+        table = f"<table><thead><tr>{cols}</tr></thead><tbody>{body}</tbody></table>"
+        # The rows travel in the output's metadata (invisible to readers), so the
+        # seed-offset report (learning_dynamics.book.offsets) reads them as data.
+        return table, {METADATA_KEY: [self._record(c) for c in self.claims]}
+
+    @staticmethod
+    def _record(c: Claim) -> dict:
+        try:
+            measured = float(c.measured)
+        except (TypeError, ValueError):
+            measured = str(c.measured)
+        return {"claim": c.claim, "kind": c.kind, "measured": measured,
+                "tolerance": c.tolerance, "source": c.source,
+                "passed": bool(c.passed)}
 
     def __repr__(self) -> str:
         _, rows = self._columns()

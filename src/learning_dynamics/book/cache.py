@@ -43,7 +43,7 @@ __all__ = ["execution_key", "package_digest", "requirement_closure",
 
 KEY_SETTING = "learning_dynamics_execution_key"
 PACKAGES_SETTING = "learning_dynamics_cache_packages"
-DATA_FILES = ("_build/bench/chapters.md",)
+DATA_FILES = ("_build/bench/chapters.md", "pages/seed_offsets.md")
 KEEP_KEYS = 4
 KEY_LENGTH = 16
 LAST_BUILD_FILE = "last-build-key.txt"
