@@ -150,13 +150,9 @@ def toc_pages(root: Path) -> list[str]:
     return [f"{e}.html" for e in entries]
 
 
-def find_chromium() -> str:
-    """Path of a system Chromium, or a ``RuntimeError`` that says how to get one."""
-    exe = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
-    if exe is None:
-        raise RuntimeError("no Chromium found: install it ('apt-get install chromium' "
-                           "on Debian/Ubuntu, or 'playwright install chromium')")
-    return exe
+def find_chromium() -> str | None:
+    """Path of a system Chromium; ``None`` to use Playwright's own browser."""
+    return next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -208,8 +204,14 @@ def write_pdfs(root: Path | str = ".", out: Path | str | None = None, *,
     origin = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=find_chromium(), headless=True,
-                                        args=CHROMIUM_ARGS)
+            try:
+                browser = p.chromium.launch(executable_path=find_chromium(),
+                                            headless=True, args=CHROMIUM_ARGS)
+            except Exception as exc:  # noqa: BLE001 - Playwright's own error types
+                raise RuntimeError(
+                    "no Chromium to print with: install one ('apt-get install "
+                    "chromium' on Debian/Ubuntu, or 'python -m playwright install "
+                    f"chromium'); Playwright said: {str(exc)[:300]}") from exc
             context = browser.new_context(viewport={"width": 1100, "height": 1400})
             context.route("**/*", lambda r: r.continue_()
                           if r.request.url.startswith((origin, "data:")) else r.abort())
