@@ -28,6 +28,7 @@ __all__ = [
     "stability_matrix",
     "escape_rate",
     "fixed_point",
+    "plateau_branch",
 ]
 
 TWO_OVER_PI = 2.0 / math.pi
@@ -327,6 +328,56 @@ def symmetric_fixed_point(
     eps = float(generalisation_error(params)[0])
     return SymmetricFixedPoint(
         float(x[0]), float(x[1]), float(x[2]), eps, eta, noise, residual
+    )
+
+
+def plateau_branch(hidden: int, eta: float, gap: float) -> SymmetricFixedPoint:
+    """The quasi-stationary plateau state at a given ``Q_ii - Q_ik``, eq. (ts-slow-gap).
+
+    On the symmetric family ``(q_diag, q_off, r)`` the direction
+    ``gap = q_diag - q_off`` relaxes only at an ``O(eta^2)`` rate, so on the time
+    scale of the plateau the state sits where the two fast equations
+    ``d(Q_ii + Q_ik)/dt = 0`` and ``dR_in/dt = 0`` hold at the current ``gap``. At
+    ``gap`` equal to the gap of :func:`symmetric_fixed_point` this is the fixed
+    point; at ``gap = 0`` it is the collapsed branch (all units equal).
+
+    Parameters
+    ----------
+    hidden : int
+        ``K = M`` (2 to 8).
+    eta : float
+        Learning rate, ``0 < eta <= 1.25`` (above, the small-gap branch leaves the
+        region where Newton's method is started reliably).
+    gap : float
+        ``Q_ii - Q_ik``, ``0 <= gap <= 1``.
+
+    Returns
+    -------
+    SymmetricFixedPoint
+        The state; ``residual`` holds ``|d gap/dt|`` there (zero only at the fixed
+        point).
+    """
+    hidden = check_int("hidden", hidden, minimum=2, maximum=8)
+    eta = check_float("eta", eta, minimum=0.0, maximum=1.25, min_inclusive=False)
+    gap = check_float("gap", gap, minimum=0.0, maximum=1.0)
+    fixed = symmetric_fixed_point(hidden, eta)
+
+    def fast(y):
+        res = _symmetric_residual(np.array([y[0] + gap, y[0], y[1]]), hidden, eta, 0.0)
+        return np.array([res[0] + res[1], res[2]])
+
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        y = _newton(fast, np.array([fixed.q_off, fixed.r]))
+        x = np.array([y[0] + gap, y[0], y[1]])
+        res = _symmetric_residual(x, hidden, eta, 0.0)
+    if not (np.all(np.isfinite(x)) and np.max(np.abs(fast(y))) < 1e-9):
+        raise ValueError(
+            f"no plateau state at gap={gap:g} for hidden={hidden}, eta={eta:g}: "
+            "Newton's method did not converge; use a gap nearer the fixed point's"
+        )
+    eps = float(generalisation_error(symmetric_order_parameters(hidden, *x))[0])
+    return SymmetricFixedPoint(
+        float(x[0]), float(x[1]), float(x[2]), eps, eta, 0.0, float(abs(res[0] - res[1]))
     )
 
 
