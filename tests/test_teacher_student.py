@@ -849,7 +849,7 @@ def test_gap_direction_is_marginal_for_gradient_flow_and_slow_at_order_eta_squar
     assert slow[0] < 0 and abs(np.log2(slow[1] / slow[0]) - 2) < 0.05, slow
 
 
-def test_plateau_branch_is_the_fixed_point_at_its_gap_and_stationary_in_the_fast_directions():
+def test_plateau_branch_is_the_fixed_point_at_its_gap_and_fast_stationary():
     fixed = ts.symmetric_fixed_point(2, 1.0)
     at_fixed = ts.plateau_branch(2, 1.0, fixed.q_diag - fixed.q_off)
     assert abs(at_fixed.eps_g - fixed.eps_g) < 1e-10 and at_fixed.residual < 1e-9

@@ -423,7 +423,7 @@ def plateau_branch(hidden: int, eta: float, gap: float) -> SymmetricFixedPoint:
         )
     eps = float(generalisation_error(symmetric_order_parameters(hidden, *x))[0])
     return SymmetricFixedPoint(
-        float(x[0]), float(x[1]), float(x[2]), eps, eta, 0.0, float(abs(res[0] - res[1]))
+        *(float(v) for v in x), eps, eta, 0.0, float(abs(res[0] - res[1]))
     )
 
 
