@@ -818,3 +818,91 @@ def test_continuation_and_flow_relaxation_find_the_same_two_unit_plateau(eta):
                  (continued.r, relaxed.r)):
         assert abs(a - b) < 1e-11
     assert continued.q_diag - continued.q_off > 0.05 * eta  # the plateau, not collapse
+
+
+def test_overlap_chain_with_label_noise_follows_the_noisy_ode():
+    # start next to the teacher: without the noise path eps_g would fall; with it the
+    # eta^2 sigma^2 J2 term lifts eps_g towards c eta sigma^2 (about 0.05 here)
+    d, seeds = 2000, 8
+    teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
+    W = teacher.weights + ts.init_student(d, 2, seeds=seeds, scale=0.1, seed=1)
+    start = ts.order_parameters(
+        W @ np.swapaxes(W, 1, 2) / d, W @ teacher.weights.T / d, teacher.overlap
+    )
+    sgd = ts.order_parameter_sgd(start, d, 1.0, 4.0, noise=0.5, n_record=5, seed=2)
+    ode = ts.integrate_ode(start, 1.0, 4.0, dt=0.05, noise=0.5, n_record=5)
+    quiet = ts.integrate_ode(start, 1.0, 4.0, dt=0.05, n_record=5)
+    assert np.all(ode.eps_g[-1] > 10 * quiet.eps_g[-1])
+    rel = np.abs(sgd.eps_g[1:] / ode.eps_g[1:] - 1)
+    # finite-d fluctuations: relative ~ 1/sqrt(d) per run, as in the noiseless test
+    assert np.median(rel) < 0.1, rel
+
+
+def test_gap_direction_is_marginal_for_gradient_flow_and_slow_at_order_eta_squared():
+    gap_dir = np.array([1, -2, 1, 0, 0, 0, 0]) / np.sqrt(6)
+    slow = []
+    for eta in (0.02, 0.04):
+        point = ts.symmetric_fixed_point(2, eta).params(2)
+        values, vectors = np.linalg.eig(ts.stability_matrix(point, eta))
+        along = np.abs(gap_dir @ vectors.real) / np.linalg.norm(vectors.real, axis=0)
+        slow.append(values.real[np.argmax(along)])
+    assert slow[0] < 0 and abs(np.log2(slow[1] / slow[0]) - 2) < 0.05, slow
+
+
+def test_plateau_branch_is_the_fixed_point_at_its_gap_and_fast_stationary():
+    fixed = ts.symmetric_fixed_point(2, 1.0)
+    at_fixed = ts.plateau_branch(2, 1.0, fixed.q_diag - fixed.q_off)
+    assert abs(at_fixed.eps_g - fixed.eps_g) < 1e-10 and at_fixed.residual < 1e-9
+    branch = ts.plateau_branch(2, 1.0, 0.02)
+    dQ, dR, _ = ts.ode_rhs(branch.params(2), 1.0)
+    assert abs(dQ[0, 0, 0] + dQ[0, 0, 1]) < 1e-9 and np.abs(dR).max() < 1e-9
+    assert dQ[0, 0, 0] - dQ[0, 0, 1] > 0  # the gap still grows towards the fixed point
+    assert fixed.eps_g < branch.eps_g < ts.plateau_branch(2, 1.0, 0.0).eps_g
+
+
+def test_noise_floor_constant_by_linear_response_matches_the_noisy_fixed_point():
+    teacher = ts.order_parameters(np.eye(2), np.eye(2), np.eye(2))
+    A = 4 * ts.stability_matrix(teacher, 0.5) - ts.stability_matrix(teacher, 1.0)
+    J2 = ts.gaussian_averages(teacher.covariance(), 2).J2[0]
+    u = -np.linalg.solve(A, [J2[0, 0], J2[0, 1], J2[1, 1], 0, 0, 0, 0])
+    eta, sigma = 0.01, 0.5
+    point, _ = ts.fixed_point(teacher, eta, noise=sigma)
+    moved = np.concatenate([point.Q[0][np.triu_indices(2)], point.R[0].ravel()])
+    base = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0])
+    # the fixed point moves by eta sigma^2 u to first order: O(eta) relative error
+    assert np.allclose((moved - base) / (eta * sigma**2), u, rtol=0.02, atol=0.02)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: ts.ode_rhs(ts.symmetric_order_parameters(2, .4, .3, .4), np.nan),
+         ValueError, r"^eta must be finite"),
+        (lambda: ts.ode_rhs(ts.symmetric_order_parameters(2, .4, .3, .4), 1.0,
+                            noise="abc"), TypeError, r"^noise must be a number"),
+        (lambda: ts.gaussian_averages(-np.eye(4)[None], 2), ValueError,
+         r"^C must be positive semi-definite"),
+        (lambda: ts.integrate_ode(ts.symmetric_order_parameters(2, .4, .3, .4), "abc",
+                                  1.0), TypeError, r"^eta must be a number"),
+        (lambda: ts.generalisation_error("abc"), TypeError,
+         r"^params must be OrderParameters"),
+        (lambda: ts.symmetric_order_parameters(2, .4, .3, .4, batch=10**8), ValueError,
+         r"^batch must be an integer"),
+        (lambda: ts.plateau_branch(2, 2.0, 0.1), ValueError, r"^eta must be"),
+    ],
+)
+def test_chapter_five_functions_refuse_bad_values_by_name(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_fixed_point_on_a_degenerate_state_raises_a_named_value_error(monkeypatch):
+    from learning_dynamics.teacher_student import theory
+
+    def singular(*_args, **_kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(theory.np.linalg, "solve", singular)
+    teacher = ts.order_parameters(np.eye(2), np.eye(2), np.eye(2))
+    with pytest.raises(ValueError, match=r"^fixed_point: the Jacobian"):
+        ts.fixed_point(teacher, 0.1, noise=0.1)

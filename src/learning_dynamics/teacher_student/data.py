@@ -235,6 +235,10 @@ def order_parameters(Q, R, T, v=None, v_star=None) -> OrderParameters:
     return OrderParameters(Q.copy(), R, T.copy(), v, v_star.copy())
 
 
+MAX_SYMMETRIC_BATCH = 100_000
+"""Largest ``batch`` of :func:`symmetric_order_parameters` (2 * 64 * 8 bytes each)."""
+
+
 def symmetric_order_parameters(
     hidden: int, q_diag: float, q_off: float, r: float, *, batch: int = 1
 ) -> OrderParameters:
@@ -245,6 +249,7 @@ def symmetric_order_parameters(
     Used for the symmetric fixed point of eq. (ts-fixed-point) with ``K = M``.
     """
     hidden = check_int("hidden", hidden, minimum=1, maximum=8)
+    batch = check_int("batch", batch, minimum=1, maximum=MAX_SYMMETRIC_BATCH)
     return order_parameters(*_symmetric_arrays(hidden, q_diag, q_off, r, batch))
 
 

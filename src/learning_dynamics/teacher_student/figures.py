@@ -256,10 +256,15 @@ def explorer_figure(
 
 
 def explorer(
-    eta: float = 1.0, hidden: int = 2, noise: float = 0.0, layers: str = "first"
+    eta: float = 1.0,
+    hidden: int = 2,
+    noise: float = 0.0,
+    layers: str = "first",
+    t_max: float = 120.0,
 ):
-    """Sliders for ``eta``, ``K``, ``sigma`` and the trained layers; redraws
-    :func:`explorer_figure` (an ODE integration, about a second per move)."""
+    """Sliders for ``eta``, ``K``, ``sigma``, the trained layers and the horizon
+    ``t_max`` (at ``eta = 0.3`` the escape comes near ``t = 250``); redraws
+    :func:`explorer_figure` (an ODE integration, about a second per 100 time units)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
     from IPython.display import display
@@ -274,18 +279,23 @@ def explorer(
     w_layers = widgets.ToggleButtons(
         options=["first", "both"], value=layers, description="layers"
     )
+    w_t = widgets.FloatSlider(
+        value=t_max, min=20.0, max=1000.0, step=20.0, description="t_max"
+    )
     out = widgets.Output()
 
     def redraw(*_):
         with out:
             out.clear_output(wait=True)
-            fig = explorer_figure(w_eta.value, w_k.value, w_noise.value, w_layers.value)
+            fig = explorer_figure(
+                w_eta.value, w_k.value, w_noise.value, w_layers.value, w_t.value
+            )
             display(fig)
             plt.close(fig)
 
-    for w in (w_eta, w_k, w_noise, w_layers):
+    for w in (w_eta, w_k, w_noise, w_layers, w_t):
         w.observe(redraw, names="value")
     redraw()
     return widgets.VBox(
-        [widgets.HBox([w_eta, w_k]), widgets.HBox([w_noise, w_layers]), out]
+        [widgets.HBox([w_eta, w_k]), widgets.HBox([w_noise, w_layers]), w_t, out]
     )

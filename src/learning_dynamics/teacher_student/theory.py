@@ -28,6 +28,7 @@ __all__ = [
     "stability_matrix",
     "escape_rate",
     "fixed_point",
+    "plateau_branch",
 ]
 
 TWO_OVER_PI = 2.0 / math.pi
@@ -107,11 +108,35 @@ def gaussian_averages(C, hidden: int) -> GaussianAverages:
     ----------
     C : numpy.ndarray
         Covariance of the ``D = K + M`` local fields, shape ``(B, D, D)``; the first
-        ``hidden`` fields are the student's.
+        ``hidden`` fields are the student's. Must be symmetric and positive
+        semi-definite (smallest eigenvalue ``>= -1e-9`` times the largest).
     hidden : int
-        Number of student units ``K``.
+        Number of student units ``K`` (``1 <= hidden < D``).
+
+    Raises
+    ------
+    ValueError
+        If ``C`` is not a batch of symmetric positive semi-definite matrices.
     """
-    C = np.asarray(C, dtype=np.float64)
+    C = check_array("C", C, ndim=3)
+    if C.shape[1] != C.shape[2] or C.shape[1] > 64:
+        raise ValueError(f"C must have shape (B, D, D) with D <= 64; got {C.shape}")
+    hidden = check_int("hidden", hidden, minimum=1, maximum=C.shape[1] - 1)
+    if not np.allclose(C, np.swapaxes(C, 1, 2), atol=1e-12):
+        raise ValueError("C must be symmetric")
+    eig = np.linalg.eigvalsh(C)
+    if np.any(eig[:, 0] < -1e-9 * np.maximum(1.0, eig[:, -1])):
+        raise ValueError(
+            "C must be positive semi-definite (a covariance); its smallest "
+            f"eigenvalue is {eig[:, 0].min():.3g}"
+        )
+    return _averages(C, hidden)
+
+
+def _averages(C, hidden):
+    """:func:`gaussian_averages` without the checks (finite differences step
+    slightly outside the positive semi-definite cone, where the closed forms are
+    still smooth)."""
     shifted = 1.0 + np.diagonal(C, axis1=-2, axis2=-1)
     i4, j2 = _i4_and_j2(C, shifted, hidden)
     return GaussianAverages(_i2(C, shifted), _i3(C, shifted, hidden), i4, j2)
@@ -131,10 +156,28 @@ def generalisation_error(params: OrderParameters) -> np.ndarray:
     numpy.ndarray
         Shape ``(B,)``.
     """
+    if not isinstance(params, OrderParameters):
+        raise TypeError(f"params must be OrderParameters; got {type(params).__name__}")
     C = params.covariance()
     shifted = 1.0 + np.diagonal(C, axis1=-2, axis2=-1)
     readout = _signed_readout(params)
     return 0.5 * np.einsum("...p,...pq,...q->...", readout, _i2(C, shifted), readout)
+
+
+def _rate_vector(name, value, batch):
+    """``value`` as a float64 array of shape ``()`` or ``(batch,)``, finite, in
+    ``[0, 10]``; ``TypeError`` for non-numbers."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array; got {value!r}") from None
+    if arr.shape not in ((), (batch,)):
+        raise ValueError(
+            f"{name} must be a number or an array of shape ({batch},); got {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 10):
+        raise ValueError(f"{name} must be finite and in [0, 10]; got {value!r}")
+    return arr
 
 
 def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=None):
@@ -149,12 +192,16 @@ def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=Non
     unit_mask : array of shape ``(B, K)``, optional
         1 for live student units, 0 for padding units (their ``v`` stays 0).
     """
+    if not isinstance(params, OrderParameters):
+        raise TypeError(f"params must be OrderParameters; got {type(params).__name__}")
     hidden = params.R.shape[1]
-    avg = gaussian_averages(params.covariance(), hidden)
-    readout = _signed_readout(params)
     eta, eta_v, noise = (
-        np.asarray(x, dtype=np.float64).reshape(-1, 1, 1) for x in (eta, eta_v, noise)
+        _rate_vector(name, x, params.batch)
+        for name, x in (("eta", eta), ("eta_v", eta_v), ("noise", noise))
     )
+    avg = _averages(params.covariance(), hidden)
+    readout = _signed_readout(params)
+    eta, eta_v, noise = (x.reshape(-1, 1, 1) for x in (eta, eta_v, noise))
     v = params.v
     drift = -v[..., :, None] * np.einsum("...ibp,...p->...ib", avg.I3, readout)
     dR = eta * drift[..., hidden:]
@@ -330,6 +377,56 @@ def symmetric_fixed_point(
     )
 
 
+def plateau_branch(hidden: int, eta: float, gap: float) -> SymmetricFixedPoint:
+    """The quasi-stationary plateau state at a given ``Q_ii - Q_ik``, eq. (ts-slow-gap).
+
+    On the symmetric family ``(q_diag, q_off, r)`` the direction
+    ``gap = q_diag - q_off`` relaxes only at an ``O(eta^2)`` rate, so on the time
+    scale of the plateau the state sits where the two fast equations
+    ``d(Q_ii + Q_ik)/dt = 0`` and ``dR_in/dt = 0`` hold at the current ``gap``. At
+    ``gap`` equal to the gap of :func:`symmetric_fixed_point` this is the fixed
+    point; at ``gap = 0`` it is the collapsed branch (all units equal).
+
+    Parameters
+    ----------
+    hidden : int
+        ``K = M`` (2 to 8).
+    eta : float
+        Learning rate, ``0 < eta <= 1.25`` (above, the small-gap branch leaves the
+        region where Newton's method is started reliably).
+    gap : float
+        ``Q_ii - Q_ik``, ``0 <= gap <= 1``.
+
+    Returns
+    -------
+    SymmetricFixedPoint
+        The state; ``residual`` holds ``|d gap/dt|`` there (zero only at the fixed
+        point).
+    """
+    hidden = check_int("hidden", hidden, minimum=2, maximum=8)
+    eta = check_float("eta", eta, minimum=0.0, maximum=1.25, min_inclusive=False)
+    gap = check_float("gap", gap, minimum=0.0, maximum=1.0)
+    fixed = symmetric_fixed_point(hidden, eta)
+
+    def fast(y):
+        res = _symmetric_residual(np.array([y[0] + gap, y[0], y[1]]), hidden, eta, 0.0)
+        return np.array([res[0] + res[1], res[2]])
+
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        y = _newton(fast, np.array([fixed.q_off, fixed.r]))
+        x = np.array([y[0] + gap, y[0], y[1]])
+        res = _symmetric_residual(x, hidden, eta, 0.0)
+    if not (np.all(np.isfinite(x)) and np.max(np.abs(fast(y))) < 1e-9):
+        raise ValueError(
+            f"no plateau state at gap={gap:g} for hidden={hidden}, eta={eta:g}: "
+            "Newton's method did not converge; use a gap nearer the fixed point's"
+        )
+    eps = float(generalisation_error(symmetric_order_parameters(hidden, *x))[0])
+    return SymmetricFixedPoint(
+        *(float(v) for v in x), eps, eta, 0.0, float(abs(res[0] - res[1]))
+    )
+
+
 def _check_single(params):
     if params.batch != 1:
         raise ValueError(
@@ -447,8 +544,20 @@ def fixed_point(
     block = np.ix_(live, live)
     for _ in range(60):
         dx = np.zeros_like(x)
-        dx[live] = np.linalg.solve(_jacobian(rhs, x)[block], -rhs(x[None])[0][live])
+        try:
+            dx[live] = np.linalg.solve(_jacobian(rhs, x)[block], -rhs(x[None])[0][live])
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                "fixed_point: the Jacobian of the ODEs is singular at the start (a "
+                "degenerate state, e.g. two identical student units or a unit with "
+                "zero norm); start from a nearby non-degenerate state"
+            ) from None
         x = x + dx
+        if not np.all(np.isfinite(x)):
+            raise ValueError(
+                "fixed_point: Newton's method left the finite states (a degenerate "
+                "start); start from a nearby non-degenerate state"
+            )
         if np.max(np.abs(dx)) < tol:
             break
     eig = np.linalg.eigvals(_jacobian(rhs, x)[block])

@@ -69,7 +69,10 @@ class Trajectory:
 
 
 def _batch_vector(name, value, batch, minimum, maximum):
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array; got {value!r}") from None
     if arr.shape not in ((), (batch,)):
         raise ValueError(
             f"{name} must be a number or an array of shape ({batch},); "
