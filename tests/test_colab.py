@@ -16,7 +16,7 @@ import yaml
 
 from learning_dynamics.book import colab
 from learning_dynamics.book.bibtex import read_bibliography
-from learning_dynamics.book.install_cell import install_source, release_tag
+from learning_dynamics.book.install_cell import install_source, repository_ref
 from learning_dynamics.book.myst_markdown import BookIndex, MystToMarkdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,11 +160,16 @@ def _run_install_cell(monkeypatch, torch_version):
     return calls[0]
 
 
-def test_install_cell_keeps_colabs_torch_and_pins_a_release(monkeypatch):
+def test_install_cell_keeps_colabs_torch_and_installs_the_ref_colab_opens(monkeypatch):
     args = _run_install_cell(monkeypatch, "2.9.0+cu126")
     assert "torch==2.9.0+cu126" in args and "--extra-index-url" not in args
     package = next(a for a in args if a.startswith("learning-dynamics @ git+"))
-    assert package.endswith(f"@{release_tag(ROOT)}") and "@main" not in package
+    ref = repository_ref(ROOT)
+    assert package.endswith(f"@{ref}")
+    # The README's Colab badge opens the notebook from the same ref (the book's
+    # launch button takes it from the same key of _config.yml).
+    badges = re.findall(r"colab\.research\.google\.com/github/[^)\s]+", _readme())
+    assert badges and all(f"/blob/{ref}/colab/" in b for b in badges)
 
 
 def test_install_cell_takes_the_cpu_wheel_where_torch_is_missing(monkeypatch):
@@ -209,8 +214,12 @@ def test_binder_environment_renders_myst_and_matches_the_package():
     assert any(req.startswith("jupyterlab-myst") for req in lab)
 
 
+def _readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
 def _readme_command(name: str) -> str:
-    readme = (ROOT / "README.md").read_text()
+    readme = _readme()
     section = readme.split(name, 1)[1]
     return re.search(r"```bash\n(.+?)\n```", section, flags=re.S).group(1).strip()
 

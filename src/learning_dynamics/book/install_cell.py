@@ -2,10 +2,17 @@
 
 The cell is hidden in the book (tag ``remove-cell``) and does nothing where
 ``learning_dynamics`` is importable (the repository's ``.venv``, Binder). On Colab
-it installs the package from this repository at the release tag
-``v<version>`` (the version in ``pyproject.toml``), never from a moving branch, and
-pins ``torch`` to the build already installed, so pip never replaces Colab's
-CUDA-enabled PyTorch. Where no PyTorch is installed it takes the CPU wheel.
+it installs the package from this repository at ``repository.branch`` of
+``_config.yml``: the same ref from which the book's Colab button (and the README's
+badge) opens the notebook, so the notebook and the package it installs cannot drift
+apart, and the ref exists (the repository has no tags yet). It pins ``torch`` to the
+build already installed, so pip never replaces Colab's CUDA-enabled PyTorch. Where
+no PyTorch is installed it takes the CPU wheel.
+
+Release step (CONTRIBUTING.md, "Releasing"): tag the release commit ``v<version>``,
+and on a release branch set ``repository.branch`` to that tag, rerun this command
+and ``python -m learning_dynamics.book.colab``; both the button and the install cell
+then point at the tag.
 
 The same command also marks each reference-solution code cell (tag ``solution``)
 ``jupyter.source_hidden``, so JupyterLab shows it collapsed, like the book's
@@ -23,14 +30,15 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["release_tag", "repository_url", "install_source", "install_cell", "main"]
+__all__ = ["release_tag", "repository_ref", "repository_url", "install_source",
+           "install_cell", "main"]
 
 TAG = "remove-cell"
 SOLUTION_TAG = "solution"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 _TEMPLATE = '''\
 # Not in the repository's environment (e.g. on Colab)? Install the book's helper
-# package, at the release this notebook belongs to. An installed PyTorch (Colab's
+# package from the ref this notebook was opened from. An installed PyTorch (Colab's
 # CUDA build) is kept as it is; where there is none, the CPU wheel is installed.
 import importlib.metadata
 import importlib.util
@@ -39,9 +47,9 @@ import sys
 
 if importlib.util.find_spec("learning_dynamics") is None:
     repository = "{url}"
-    release = "{tag}"  # a tag, not a branch: the code this notebook was written for
+    ref = "{ref}"  # the branch or tag the Colab button opens this notebook from
     pip = [sys.executable, "-m", "pip", "install", "-q",
-           f"learning-dynamics @ git+{{repository}}@{{release}}"]
+           f"learning-dynamics @ git+{{repository}}@{{ref}}"]
     try:
         pip.append("torch==" + importlib.metadata.version("torch"))
     except importlib.metadata.PackageNotFoundError:
@@ -69,9 +77,20 @@ def repository_url(root: Path) -> str:
     return url.rstrip("/")
 
 
+def repository_ref(root: Path) -> str:
+    """``repository.branch`` of ``_config.yml``: the ref Colab opens and installs."""
+    import yaml
+
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
+    ref = str((config.get("repository") or {}).get("branch") or "")
+    if not re.fullmatch(r"[\w.][\w./-]*", ref):
+        raise ValueError(f"_config.yml must set repository.branch; got {ref!r}")
+    return ref
+
+
 def install_source(root: Path) -> str:
-    """Source of the install cell for this repository and release."""
-    return _TEMPLATE.format(url=repository_url(root), tag=release_tag(root),
+    """Source of the install cell for this repository and ref."""
+    return _TEMPLATE.format(url=repository_url(root), ref=repository_ref(root),
                             cpu=CPU_INDEX)
 
 
