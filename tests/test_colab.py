@@ -259,3 +259,11 @@ def test_online_book_url_is_set_once_and_used_by_readme():
     url = colab.online_book_url(ROOT)
     assert url in (ROOT / "README.md").read_text()
     assert "github.io" in url
+
+
+def test_every_chapter_collapses_in_jupyterlab_what_the_book_hides():
+    from learning_dynamics.book.install_cell import apply
+
+    stale = apply(ROOT, check=True)  # cell 0 and jupyter.source_hidden of hidden cells
+    assert not stale, ("run python -m learning_dynamics.book.install_cell: "
+                       f"{[p.name for p in stale]}")

@@ -88,8 +88,17 @@ def _figure_caption(cell: dict) -> tuple[str | None, str] | None:
     return figure.get("name"), figure.get("caption", "")
 
 
-def _walk(converter: MystToMarkdown, cells: list[dict]) -> list[dict]:
-    """Convert every cell in order; returns the cells of the plain-Markdown copy."""
+HIDE_INPUT_TAGS = ("hide-input", "remove-input")
+
+
+def _walk(converter: MystToMarkdown, cells: list[dict], *,
+          keep_outputs: bool = False) -> list[dict]:
+    """Convert every cell in order; returns the cells of the plain-Markdown copy.
+
+    With ``keep_outputs`` (the book's download button) the executed outputs stay,
+    except those of ``remove-output`` cells (a widget needs a live kernel) and of
+    ``remove-cell`` cells; cells the book hides are ``source_hidden`` in Jupyter.
+    """
     out = []
     for cell in cells:
         if cell["cell_type"] == "markdown":
@@ -100,7 +109,11 @@ def _walk(converter: MystToMarkdown, cells: list[dict]) -> list[dict]:
         new = copy.deepcopy(cell)
         new["metadata"] = {k: v for k, v in cell.get("metadata", {}).items()
                            if k not in ("mystnb", "myst")}
-        new["outputs"], new["execution_count"] = [], None
+        tags = new["metadata"].get("tags", [])
+        if not keep_outputs or {"remove-output", "remove-cell"} & set(tags):
+            new["outputs"], new["execution_count"] = [], None
+        if keep_outputs and set(HIDE_INPUT_TAGS) & set(tags):
+            new["metadata"].setdefault("jupyter", {})["source_hidden"] = True
         new["source"] = _source(cell)
         if "solution" in new["metadata"].get("tags", []):
             new["source"] = f"{SOLUTION_TITLE}\n{_source(cell)}"
@@ -138,12 +151,18 @@ def _header(index: BookIndex, docname: str) -> dict:
     return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
-def colab_notebook(root: Path, docname: str, index: BookIndex | None = None) -> dict:
-    """The Colab copy of one chapter as a notebook dict."""
+def colab_notebook(root: Path, docname: str, index: BookIndex | None = None, *,
+                   executed: dict | None = None) -> dict:
+    """The Colab copy of one chapter as a notebook dict.
+
+    ``executed``: the chapter as the build executed it; its outputs are kept (the
+    book's download button serves this copy).
+    """
     root = Path(root)
     index = index or book_index(root)
-    nb = json.loads((root / f"{docname}.ipynb").read_text(encoding="utf-8"))
-    cells = _walk(MystToMarkdown(index, docname), nb["cells"])
+    nb = executed or json.loads((root / f"{docname}.ipynb").read_text(encoding="utf-8"))
+    cells = _walk(MystToMarkdown(index, docname), nb["cells"],
+                  keep_outputs=executed is not None)
     for cell in cells:
         cell["source"] = cell["source"].splitlines(keepends=True)
     metadata = {**nb.get("metadata", {}),

@@ -14,6 +14,10 @@
   (``python -m learning_dynamics.book.colab``); none on other pages, and none in
   the student edition (``hide_solutions``), whose buttons would open the full
   notebooks of the repository.
+* The download button of a chapter serves the chapter as a plain notebook with the
+  build's outputs (the Colab conversion: no MyST markup, solutions collapsed),
+  written to ``_static/notebooks/`` at the end of the build, instead of the raw
+  MyST source without outputs.
 * Silences progress bars in the kernels that execute the chapters (a bar in a
   built page would be a dead widget).
 """
@@ -89,6 +93,63 @@ def _launch_buttons(app, pagename, templatename, context, doctree) -> None:
                 button["url"] = f"{url[: -len(suffix)]}/{COLAB_DIR}/{name}.ipynb"
 
 
+DOWNLOAD_DIR = "_static/notebooks"
+
+
+def _download_buttons(app, pagename, templatename, context, doctree) -> None:
+    """A chapter's download menu: the plain notebook with outputs, and print."""
+    if not pagename.startswith(LAUNCH_PAGES):
+        return
+    for group in context.get("header_buttons") or []:
+        if group.get("label") != "download-buttons":
+            continue
+        name = pagename.rsplit("/", 1)[-1]
+        notebook = {
+            "type": "link", "text": ".ipynb", "icon": "fas fa-code",
+            "url": context["pathto"](f"{DOWNLOAD_DIR}/{name}.ipynb", 1),
+            "tooltip": "Download the notebook (plain Markdown, with outputs)",
+            "label": "download-notebook-button"}
+        others = [b for b in group.get("buttons", [])
+                  if b.get("label") not in ("download-notebook-button",
+                                            "download-source-button")]
+        group["buttons"] = [notebook, *others]
+
+
+def _executed_notebook(app, docname: str) -> dict | None:
+    """The notebook as MyST-NB executed it (``_build/jupyter_execute``)."""
+    import json
+
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_downloads(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import json
+
+    from .colab import book_index, colab_notebook
+
+    root = Path(app.srcdir)
+    docnames = sorted(d for d in app.env.found_docs if d.startswith(LAUNCH_PAGES)
+                      and (root / f"{d}.ipynb").exists())
+    if not docnames:
+        return
+    index, target = book_index(root), Path(app.outdir) / DOWNLOAD_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for docname in docnames:
+        executed = _executed_notebook(app, docname)
+        if executed is None:
+            raise RuntimeError(f"no executed notebook for {docname}: the download "
+                               "button would have nothing to serve")
+        nb = colab_notebook(root, docname, index, executed=executed)
+        path = target / f"{docname.rsplit('/', 1)[-1]}.ipynb"
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+
+
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
     mathjax_source()  # fail early, with an ImportError naming the package if missing
@@ -97,5 +158,7 @@ def setup(app):  # noqa: D103 - Sphinx entry point
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _dedupe_scripts)
     app.connect("html-page-context", _launch_buttons, priority=600)  # after the theme's
+    app.connect("html-page-context", _download_buttons, priority=600)
+    app.connect("build-finished", _write_downloads)
     app.connect("doctree-read", _drop_hidden_solution_gates)
     return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}

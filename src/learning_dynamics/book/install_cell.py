@@ -15,8 +15,10 @@ and ``python -m learning_dynamics.book.colab``; both the button and the install 
 then point at the tag.
 
 The same command also marks each reference-solution code cell (tag ``solution``)
-``jupyter.source_hidden``, so JupyterLab shows it collapsed, like the book's
-dropdowns. Rewrite cell 0 of every chapter (after merging chapters, or after a
+and each cell whose input the book hides (tags ``hide-input``, ``remove-input``)
+``jupyter.source_hidden``, so JupyterLab and Binder show them collapsed, like the
+book's dropdowns and hidden verification code; ``--check`` (and a test) fail when
+a tag lacks it. Rewrite cell 0 of every chapter (after merging chapters, or after a
 version bump)::
 
     python -m learning_dynamics.book.install_cell
@@ -35,6 +37,8 @@ __all__ = ["release_tag", "repository_ref", "repository_url", "install_source",
 
 TAG = "remove-cell"
 SOLUTION_TAG = "solution"
+#: Cells whose code JupyterLab collapses (``jupyter.source_hidden``), as the book does.
+HIDDEN_CODE_TAGS = (SOLUTION_TAG, "hide-input", "remove-input")
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 _TEMPLATE = '''\
 # Not in the repository's environment (e.g. on Colab)? Install the book's helper
@@ -117,11 +121,12 @@ def _is_install_cell(cell: dict) -> bool:
 
 
 def _hide_solution_code(nb: dict) -> bool:
-    """Mark solution code cells ``source_hidden``; True if anything changed."""
+    """Mark solution and hidden-input code cells ``source_hidden``; True if changed."""
     changed = False
     for cell in nb["cells"]:
         metadata = cell.get("metadata", {})
-        if cell["cell_type"] == "code" and SOLUTION_TAG in metadata.get("tags", []):
+        tags = set(metadata.get("tags", []))
+        if cell["cell_type"] == "code" and tags & set(HIDDEN_CODE_TAGS):
             jupyter = metadata.setdefault("jupyter", {})
             changed |= jupyter.get("source_hidden") is not True
             jupyter["source_hidden"] = True
