@@ -22,6 +22,7 @@ from learning_dynamics.book.myst_markdown import BookIndex, MystToMarkdown
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 COPIES = [ROOT / "colab" / p.name for p in CHAPTERS]
+STUDENT_COPIES = [ROOT / "colab" / "student" / p.name for p in CHAPTERS]
 MYST = re.compile(r"^\s*(`{3,}|:{3,})\s*\{"  # a directive fence
                   r"|\{[\w:.+-]+\}`"  # a role
                   r"|\$\$[ \t]*\(\S+\)"  # an equation label
@@ -47,7 +48,8 @@ def test_colab_copies_are_current():
                        "python -m learning_dynamics.book.colab")
 
 
-@pytest.mark.parametrize("path", COPIES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", COPIES + STUDENT_COPIES,
+                         ids=lambda p: p.relative_to(ROOT / "colab").as_posix())
 def test_colab_copy_has_no_myst_syntax(path):
     nb = json.loads(path.read_text())
     for text in _markdown(nb):
@@ -89,7 +91,8 @@ def test_a_changed_chapter_makes_its_copy_stale(tmp_path):
     last = max(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown")
     nb["cells"][last]["source"] += ["\n\nA new sentence.\n"]
     (tmp_path / "chapters" / CHAPTERS[0].name).write_text(json.dumps(nb, indent=1))
-    assert colab.stale_copies(tmp_path) == [CHAPTERS[0].name]
+    assert colab.stale_copies(tmp_path) == [CHAPTERS[0].name,
+                                            f"student/{CHAPTERS[0].name}"]
     colab.write_colab_copies(tmp_path)
     assert colab.stale_copies(tmp_path) == []
 
@@ -267,3 +270,24 @@ def test_every_chapter_collapses_in_jupyterlab_what_the_book_hides():
     stale = apply(ROOT, check=True)  # cell 0 and jupyter.source_hidden of hidden cells
     assert not stale, ("run python -m learning_dynamics.book.install_cell: "
                        f"{[p.name for p in stale]}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_student_colab_copy_has_stubs_and_no_solution_text(path):
+    from learning_dynamics.book.student_edition import (
+        find_exercises,
+        solution_fragments,
+    )
+
+    chapter = json.loads(path.read_text())
+    copy = json.loads((ROOT / "colab" / "student" / path.name).read_text())
+    text = "\n".join("".join(c["source"]) for c in copy["cells"])
+    leaked = [f for f in solution_fragments(chapter) if f in text]
+    assert not leaked, f"solution text in the student Colab copy: {leaked[:3]}"
+    stubs = [c for c in copy["cells"] if c["cell_type"] == "code"
+             and "NotImplementedError" in "".join(c["source"])]
+    assert len(stubs) == len(find_exercises(chapter))
+    assert colab.SOLUTION_TITLE not in text
+    assert not any(c["metadata"].get("jupyter", {}).get("source_hidden")
+                   for c in stubs), "a student's stub must not be collapsed"
+    assert "/student/" in "".join(copy["cells"][0]["source"])

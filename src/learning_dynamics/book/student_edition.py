@@ -187,6 +187,12 @@ def _strip_cells(nb: dict) -> tuple[list[dict], list[str], list[str]]:
             }
             tags = [t for t in tags if t != SOLUTION_TAG] + [STUB_TAG]
             stub["metadata"] = {**cell["metadata"], "tags": tags}
+            # The student writes here: not collapsed in JupyterLab, as the solution is.
+            jupyter = {k: v for k, v in cell["metadata"].get("jupyter", {}).items()
+                       if k != "source_hidden"}
+            stub["metadata"].pop("jupyter", None)
+            if jupyter:
+                stub["metadata"]["jupyter"] = jupyter
             cells.append(stub)
         elif index in checks:
             cells.append(cell)
@@ -242,6 +248,9 @@ def _student_config(root: Path, out: Path) -> Path:
     html.update(
         use_repository_button=False, use_issues_button=False, use_edit_page_button=False
     )
+    # Published beside the book, at <book>/student/ (.github/workflows/pages.yml).
+    if html.get("baseurl"):
+        html["baseurl"] = html["baseurl"].rstrip("/") + "/student/"
     path = out / "_config.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
