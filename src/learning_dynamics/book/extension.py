@@ -19,12 +19,18 @@
   written to ``_static/notebooks/`` at the end of the build, instead of the raw
   MyST source without outputs.
 * Silences progress bars in the kernels that execute the chapters (a bar in a
-  built page would be a dead widget).
+  built page would be a dead widget), and the kernels' own start-up log (ipykernel
+  warns "Kernel is running over TCP without encryption" once per chapter: the
+  kernels of a build listen on loopback only). Python warnings raised by chapter
+  code are cell outputs and are not affected.
+* Reports progress per chapter: "chapter i/n <name>: reading (executes unless
+  cached)" before, and the seconds it took after, so a long execution is visible.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from .cache import setup_cache
@@ -150,8 +156,53 @@ def _write_downloads(app, exception) -> None:
                         encoding="utf-8")
 
 
+_KERNEL_CONFIG = "c.IPKernelApp.log_level = 'ERROR'  # written by the book extension\n"
+
+
+def _quiet_kernels(app) -> None:
+    """Kernels of this build read an IPython profile that logs only errors."""
+    if "IPYTHONDIR" in os.environ:  # the user's choice wins
+        return
+    folder = Path(app.outdir).parent / ".ipython"
+    profile = folder / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text(_KERNEL_CONFIG)
+    os.environ["IPYTHONDIR"] = str(folder)
+
+
+_STARTED: dict[str, float] = {}
+
+
+def _chapters(app) -> list[str]:
+    return sorted(d for d in app.env.found_docs if d.startswith(LAUNCH_PAGES))
+
+
+def _reading(app, docname, source) -> None:
+    if docname.startswith(LAUNCH_PAGES):
+        from sphinx.util import logging
+
+        chapters = _chapters(app)
+        number = chapters.index(docname) + 1 if docname in chapters else "?"
+        logging.getLogger(__name__).info(
+            f"chapter {number}/{len(chapters)} {docname}: reading "
+            "(executes unless its outputs are cached)")
+        _STARTED[docname] = time.monotonic()
+
+
+def _read(app, doctree) -> None:
+    docname = app.env.docname
+    if docname in _STARTED:
+        from sphinx.util import logging
+
+        seconds = time.monotonic() - _STARTED.pop(docname)
+        logging.getLogger(__name__).info(f"{docname}: done in {seconds:.0f} s")
+
+
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
+    app.connect("builder-inited", _quiet_kernels)
+    app.connect("source-read", _reading)
+    app.connect("doctree-read", _read)
     mathjax_source()  # fail early, with an ImportError naming the package if missing
     setup_cache(app)  # execution cache keyed on package source and versions
     app.connect("config-inited", _use_local_mathjax)
