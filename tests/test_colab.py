@@ -256,6 +256,14 @@ def test_pages_workflow_is_valid_and_builds_with_the_readme_command():
         assert action in uses, action
     runs = "\n".join(s.get("run", "") for s in steps)
     assert _readme_command("Build the whole book") in runs.splitlines()
+    # The student edition is published at <online book>/student/, where the student
+    # Colab copies (colab/student/) link.
+    lines = [line.strip() for line in runs.splitlines()]
+    assert ".venv/bin/python -m learning_dynamics.book.student_edition" in lines
+    assert "cp -r student/_build/html _build/html/student" in lines
+    upload = next(s for s in steps if s.get("uses", "").startswith(
+        "actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
 
 
 def test_online_book_url_is_set_once_and_used_by_readme():
