@@ -16,7 +16,9 @@ student copy
 
 ``solution_fragments`` lists the removed text, and ``tests/test_student_edition.py``
 scans every file the edition produces for it. The package's reference answers
-(``learning_dynamics/exercises/_answers/``) are never documented or copied.
+(``learning_dynamics/exercises/_answers/``) are never documented or copied into
+the edition; they are installed with the package (instructor's guide, "What
+students can read").
 
 Run from the repository root::
 
