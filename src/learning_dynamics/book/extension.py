@@ -23,6 +23,12 @@
   warns "Kernel is running over TCP without encryption" once per chapter: the
   kernels of a build listen on loopback only). Python warnings raised by chapter
   code are cell outputs and are not affected.
+* Shows equation numbers, not label names, in executed outputs: a "(dl-half-time)"
+  printed by a chapter's code (a "What we verified" row, a docstring reference)
+  reads "(2.4)" in the page, as the book numbers it.
+* Adds ``static/learning-dynamics.css``: code boxes that fit 88 columns, visible
+  scrollbars on display equations that are wider than a phone, figures that keep
+  a readable size on a phone (measured by ``tests/test_browser.py``).
 * Reports progress per chapter: "chapter i/n <name>: reading (executes unless
   cached)" before, and the seconds it took after, so a long execution is visible.
 """
@@ -131,6 +137,19 @@ def _executed_notebook(app, docname: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _number_outputs(nb: dict, numbers: dict[str, str]) -> None:
+    """Equation numbers instead of label names in a notebook's text outputs."""
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                text = "".join(output["text"])
+                output["text"] = number_labels(text, numbers)
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                if mime in output.get("data", {}):
+                    text = "".join(output["data"][mime])
+                    output["data"][mime] = number_labels(text, numbers)
+
+
 def _write_downloads(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -151,6 +170,7 @@ def _write_downloads(app, exception) -> None:
             raise RuntimeError(f"no executed notebook for {docname}: the download "
                                "button would have nothing to serve")
         nb = colab_notebook(root, docname, index, executed=executed)
+        _number_outputs(nb, equation_numbers(app))
         path = target / f"{docname.rsplit('/', 1)[-1]}.ipynb"
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
                         encoding="utf-8")
@@ -198,8 +218,44 @@ def _read(app, doctree) -> None:
         logging.getLogger(__name__).info(f"{docname}: done in {seconds:.0f} s")
 
 
+def equation_numbers(app) -> dict[str, str]:
+    """``{label: "2.4"}`` for every numbered display equation of the book."""
+    numbers = {}
+    for figures in getattr(app.env, "toc_fignumbers", {}).values():
+        for node_id, number in figures.get("displaymath", {}).items():
+            if node_id.startswith("equation-"):
+                label = node_id[len("equation-"):]
+                numbers[label] = ".".join(str(n) for n in number)
+    return numbers
+
+
+def number_labels(text: str, numbers: dict[str, str]) -> str:
+    """Replace each ``(label)`` of a numbered equation in ``text`` by ``(2.4)``."""
+    import re
+
+    if not numbers:
+        return text
+    pattern = re.compile(r"\((" + "|".join(map(re.escape, numbers)) + r")\)")
+    return pattern.sub(lambda m: f"({numbers[m.group(1)]})", text)
+
+
+def _numbered_outputs(app, pagename, templatename, context, doctree) -> None:
+    if pagename.startswith(LAUNCH_PAGES) and context.get("body"):
+        context["body"] = number_labels(context["body"], equation_numbers(app))
+
+
+STATIC = Path(__file__).resolve().parent / "static"
+CSS_FILE = "learning-dynamics.css"
+
+
+def _add_static(app, config) -> None:
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+
+
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
+    app.connect("config-inited", _add_static)
+    app.add_css_file(CSS_FILE)
     app.connect("builder-inited", _quiet_kernels)
     app.connect("source-read", _reading)
     app.connect("doctree-read", _read)
@@ -210,6 +266,7 @@ def setup(app):  # noqa: D103 - Sphinx entry point
     app.connect("html-page-context", _dedupe_scripts)
     app.connect("html-page-context", _launch_buttons, priority=600)  # after the theme's
     app.connect("html-page-context", _download_buttons, priority=600)
+    app.connect("html-page-context", _numbered_outputs)
     app.connect("build-finished", _write_downloads)
     app.connect("doctree-read", _drop_hidden_solution_gates)
     return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}
