@@ -299,3 +299,17 @@ def test_student_colab_copy_has_stubs_and_no_solution_text(path):
     assert not any(c["metadata"].get("jupyter", {}).get("source_hidden")
                    for c in stubs), "a student's stub must not be collapsed"
     assert "/student/" in "".join(copy["cells"][0]["source"])
+
+
+def test_alt_text_lives_in_metadata_not_in_the_visible_figure_cell():
+    from learning_dynamics.book.install_cell import drop_alt_argument
+
+    source = ('ALT = (\n    "two panels"\n    " of loss"\n)\nfig = plot()\n'
+              'ld.show_figure(fig, alt=ALT)\n')
+    assert drop_alt_argument(source) == "fig = plot()\nld.show_figure(fig)\n"
+    assert (drop_alt_argument('ld.show_figure(ax.figure, alt="x y", check=False)')
+            == "ld.show_figure(ax.figure, check=False)")
+    for path in CHAPTERS:  # every figure cell of every chapter
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["metadata"].get("mystnb", {}).get("image", {}).get("alt"):
+                assert "alt=" not in "".join(cell["source"]), path.name

@@ -18,7 +18,10 @@ The same command also marks each reference-solution code cell (tag ``solution``)
 and each cell whose input the book hides (tags ``hide-input``, ``remove-input``)
 ``jupyter.source_hidden``, so JupyterLab and Binder show them collapsed, like the
 book's dropdowns and hidden verification code; ``--check`` (and a test) fail when
-a tag lacks it. Rewrite cell 0 of every chapter (after merging chapters, or after a
+a tag lacks it. And it removes the ``alt=`` argument of ``show_figure`` from figure
+cells whose metadata holds the alt text (``mystnb.image.alt``), with the ``ALT = ...``
+assignment that only fed it: the reader sees the figure, not its alt text twice.
+Rewrite cell 0 of every chapter (after merging chapters, or after a
 version bump)::
 
     python -m learning_dynamics.book.install_cell
@@ -120,6 +123,67 @@ def _is_install_cell(cell: dict) -> bool:
     return cell["cell_type"] == "code" and TAG in tags
 
 
+def drop_alt_argument(source: str) -> str:
+    """``source`` without ``alt=...`` in ``show_figure`` calls (and ``ALT = ...``)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(lineno: int, col: int) -> int:
+        return starts[lineno - 1] + len(lines[lineno - 1].encode()[:col].decode())
+
+    cuts, names = [], set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(
+                node.func, "id", None)) == "show_figure"):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg != "alt":
+                continue
+            previous = [*node.args, *[k for k in node.keywords if k is not keyword
+                                      and k.end_col_offset is not None
+                                      and (k.lineno, k.col_offset)
+                                      < (keyword.lineno, keyword.col_offset)]]
+            last = max(previous, key=lambda n: (n.end_lineno, n.end_col_offset))
+            cuts.append((offset(last.end_lineno, last.end_col_offset),
+                         offset(keyword.end_lineno, keyword.end_col_offset)))
+            if isinstance(keyword.value, ast.Name):
+                names.add(keyword.value.id)
+    uses = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in names and node.targets[0].id in uses):
+            cuts.append((starts[node.lineno - 1], starts[node.end_lineno]))
+    for start, end in sorted(cuts, reverse=True):
+        source = source[:start] + source[end:]
+    return source
+
+
+def _drop_alt_arguments(nb: dict) -> bool:
+    """Drop ``alt=`` from figure cells whose metadata holds the alt text."""
+    changed = False
+    for cell in nb["cells"]:
+        alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt")
+        if cell["cell_type"] != "code" or not alt:
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) \
+            else cell["source"]
+        new = drop_alt_argument(source)
+        if new != source:
+            cell["source"] = new.splitlines(keepends=True)
+            changed = True
+    return changed
+
+
 def _hide_solution_code(nb: dict) -> bool:
     """Mark solution and hidden-input code cells ``source_hidden``; True if changed."""
     changed = False
@@ -146,6 +210,7 @@ def apply(root: Path, *, check: bool = False) -> list[Path]:
         current = first is not None and (
             {k: v for k, v in first.items() if k != "id"} == cell)
         hidden = _hide_solution_code(nb)
+        hidden |= _drop_alt_arguments(nb)
         if current and not hidden:
             continue
         changed.append(path)
