@@ -313,3 +313,19 @@ def test_alt_text_lives_in_metadata_not_in_the_visible_figure_cell():
         for cell in json.loads(path.read_text())["cells"]:
             if cell["metadata"].get("mystnb", {}).get("image", {}).get("alt"):
                 assert "alt=" not in "".join(cell["source"]), path.name
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_written_solutions_are_collapsed_in_the_colab_copy(path):
+    """Outside <details> blocks a Colab copy's Markdown holds no solution prose."""
+    from learning_dynamics.book.solutions import prose_fragments, strip_markdown
+
+    solutions = []
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            solutions += prose_fragments(strip_markdown("".join(cell["source"])).removed)
+    copy = json.loads((ROOT / "colab" / path.name).read_text())
+    text = "\n".join(_markdown(copy))
+    visible = " ".join(re.sub(r"<details>.*?</details>", " ", text, flags=re.S).split())
+    shown = [s for s in solutions if s in visible]
+    assert not shown, f"{path.name}: solution prose outside <details>: {shown[:3]}"
