@@ -511,8 +511,12 @@ _CODE_BOXES = """() => Array.from(document.querySelectorAll('div.cell_input pre'
   .filter(p => p.offsetParent !== null).map(p => {
     const lines = p.textContent.split('\\n');
     const longest = lines.reduce((a, b) => a.length >= b.length ? a : b, '');
+    const style = getComputedStyle(p);
+    const track = p.offsetHeight - p.clientHeight
+      - parseFloat(style.borderTopWidth) - parseFloat(style.borderBottomWidth);
     return {wide: p.scrollWidth > p.clientWidth + 1, columns: longest.length,
-            box: p.clientWidth, font: getComputedStyle(p).fontSize,
+            box: p.clientWidth, font: style.fontSize, px: parseFloat(style.fontSize),
+            bar: track > 0 && style.scrollbarWidth !== 'none',
             line: longest.trim().slice(0, 60)};
   })"""
 
@@ -530,6 +534,20 @@ def test_visible_code_fits_its_box_at_desktop_width(browser, server, path):
             for b in boxes if b["wide"]]
     assert not wide, (f"{path}: {len(wide)} of {len(boxes)} visible code cells scroll "
                       "sideways at 1280 px:\n" + "\n".join(wide[:10]))
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_code_stays_readable_on_a_phone(browser, server, path):
+    """At 400 px code keeps >= 11 px and scrolls sideways with a visible scrollbar."""
+    ctx, page = _page_at(browser, server, path, PHONE)
+    try:
+        boxes = page.evaluate(_CODE_BOXES)
+    finally:
+        ctx.close()
+    bad = [f"{b['font']}{'' if b['bar'] or not b['wide'] else ', no scrollbar'}: "
+           f"{b['line']!r}" for b in boxes
+           if b["px"] < 11 or (b["wide"] and not b["bar"])]
+    assert not bad, f"{path} at {PHONE} px:\n" + "\n".join(bad[:10])
 
 
 def _scaled(figure: dict, key: str, per_unit: float) -> float | None:

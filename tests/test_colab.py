@@ -323,7 +323,8 @@ def test_written_solutions_are_collapsed_in_the_colab_copy(path):
     solutions = []
     for cell in json.loads(path.read_text())["cells"]:
         if cell["cell_type"] == "markdown":
-            solutions += prose_fragments(strip_markdown("".join(cell["source"])).removed)
+            removed = strip_markdown("".join(cell["source"])).removed
+            solutions += prose_fragments(removed)
     copy = json.loads((ROOT / "colab" / path.name).read_text())
     text = "\n".join(_markdown(copy))
     visible = " ".join(re.sub(r"<details>.*?</details>", " ", text, flags=re.S).split())
