@@ -283,6 +283,10 @@ def write_student_edition(root: Path, out: Path, *, html: bool = True) -> list[P
         written.append(target)
     _student_config(root, out)
     if html:
+        print(f"student edition: building {out / '_build' / 'html'}; this re-executes "
+              f"all {len(written)} chapters in their student form (stubs, no "
+              "solutions), about as long as the first build of the book; progress "
+              "is shown per chapter", flush=True)
         exe = Path(sys.executable).parent / "jupyter-book"
         cmd = [
             str(exe) if exe.exists() else "jupyter-book",
