@@ -53,14 +53,14 @@ def test_every_toc_entry_exists():
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_colab_install_cell_points_to_the_configured_repository(path):
-    from learning_dynamics.book.install_cell import install_source, release_tag
+    from learning_dynamics.book.install_cell import install_source, repository_ref
 
     nb = json.loads(path.read_text())
     first = nb["cells"][0]
     tags = first["metadata"].get("tags", [])
     assert first["cell_type"] == "code" and "remove-cell" in tags
     source = "".join(first["source"])
-    assert _repository_url() in source and f'"{release_tag(ROOT)}"' in source
+    assert _repository_url() in source and f'"{repository_ref(ROOT)}"' in source
     assert source == install_source(ROOT), \
         "rewrite cell 0 with: python -m learning_dynamics.book.install_cell"
 

@@ -106,7 +106,10 @@ def browser():
         _unavailable("no Chromium found; install it with "
                      "'apt-get install -y chromium' (Debian/Ubuntu)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        # Headless Chromium hides scrollbars by default; the readability checks
+        # measure whether a scrolling equation shows one, as a reader's browser does.
+        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS,
+                              ignore_default_args=["--hide-scrollbars"])
         yield b
         b.close()
 
@@ -254,33 +257,71 @@ DESKTOP, PHONE = 1280, 400
 #: Smallest tick-label size (CSS px) a figure may show at the desktop width.
 MIN_TICK_PX = 10.0
 
-# For each displayed equation (inline maths wraps with its line): the width of its
-# maths, the width of the box it sits in, and whether some ancestor (up to the
-# article) lets the reader scroll sideways.
+# For each displayed equation (inline maths wraps with its line), against every
+# ancestor up to the article that clips its content (overflow other than visible) and
+# against the article itself: is any glyph of the equation's body cut off behind a box
+# that cannot scroll ("hidden"), under the equation number ("overlap"), or beyond a
+# box that scrolls ("scrolls"), and does that box show a scrollbar ("bar")?
 _EQUATION_WIDTHS = """() => {
   const stop = document.querySelector('article') || document.body;
   const shown = 'mjx-container[display="true"]';
+  const union = rects => rects.reduce((u, r) => ({
+      left: Math.min(u.left, r.left), right: Math.max(u.right, r.right),
+      top: Math.min(u.top, r.top), bottom: Math.max(u.bottom, r.bottom)}),
+    {left: Infinity, right: -Infinity, top: Infinity, bottom: -Infinity});
+  const meets = (a, b) => a.left < b.right - 1 && b.left < a.right - 1
+    && a.top < b.bottom - 1 && b.top < a.bottom - 1;
   return Array.from(document.querySelectorAll(shown)).map(c => {
-    const math = c.firstElementChild || c;
-    const width = Math.max(c.scrollWidth, math.getBoundingClientRect().width);
-    const parent = c.parentElement;
-    let scrolls = false;
+    const labels = c.querySelector('mjx-labels');
+    let glyphs = Array.from(c.querySelectorAll('mjx-c'))
+      .filter(g => !(labels && labels.contains(g)))
+      .map(g => g.getBoundingClientRect()).filter(r => r.width > 0);
+    if (!glyphs.length) {  // not typeset glyph by glyph: the maths box itself
+      const m = c.firstElementChild || c;
+      const r = m.getBoundingClientRect();
+      glyphs = [{left: r.left, right: r.left + Math.max(r.width, m.scrollWidth),
+                 top: r.top, bottom: r.bottom}];
+    }
+    const body = union(glyphs);
+    const width = body.right - body.left;
+    const labelRects = labels ? Array.from(labels.querySelectorAll('mjx-c'))
+      .map(g => g.getBoundingClientRect()).filter(r => r.width > 0) : [];
+    const overlap = labelRects.some(l => glyphs.some(g => meets(g, l)));
+    let hidden = false, scrolls = false, bar = true;
     for (let e = c; e && e !== stop.parentElement; e = e.parentElement) {
-      const o = getComputedStyle(e).overflowX;
-      const scrollable = o === 'auto' || o === 'scroll';
-      if (scrollable && e.scrollWidth > e.clientWidth) scrolls = true;
+      const style = getComputedStyle(e);
+      const o = style.overflowX;
+      if (o === 'visible' && e !== stop) continue;
+      const r = e.getBoundingClientRect();
+      const beyond = body.left < r.left - 1 || body.right > r.right + 1;
+      if (!beyond) continue;
+      if (o === 'auto' || o === 'scroll') {
+        scrolls = true;
+        const border = parseFloat(style.borderTopWidth)
+          + parseFloat(style.borderBottomWidth);
+        const track = e.offsetHeight - e.clientHeight - border;
+        bar = bar && style.scrollbarWidth !== 'none' && track > 0;
+      } else {
+        hidden = true;
+      }
+      // Outer boxes see this box, not the content it scrolls or cuts off.
+      body.left = Math.max(body.left, r.left);
+      body.right = Math.min(body.right, r.right);
     }
     const text = (c.getAttribute('aria-label') || c.textContent || '').slice(0, 60);
-    return {width: width, box: parent.clientWidth, scrolls: scrolls,
-            display: c.getAttribute('display') === 'true', text: text};
+    return {width: width, hidden: hidden, overlap: overlap,
+            scrolls: scrolls, bar: bar, text: text};
   });
 }"""
 
 
 def _overflowing_equations(equations: list[dict], *, allow_scroll: bool) -> list[dict]:
-    """Equations wider than their box; at phone width a scrollable box is accepted."""
-    wide = [e for e in equations if e["width"] > e["box"] + 1]
-    return [e for e in wide if not (allow_scroll and e["scrolls"])]
+    """Equations cut off, under their number, or (at desktop width) scrolling.
+
+    At phone width an equation may scroll inside its box when the box shows a
+    scrollbar."""
+    return [e for e in equations if e["hidden"] or e["overlap"] or (
+        e["scrolls"] and not (allow_scroll and e["bar"]))]
 
 
 def _page_at(browser, server, path: str, width: int):
@@ -304,10 +345,14 @@ def test_no_equation_is_wider_than_its_box(browser, server, path, width):
         ctx.close()
     assert equations, f"no rendered equations on {path}"
     wide = _overflowing_equations(equations, allow_scroll=width == PHONE)
-    report = [f"{e['width']:.0f} px in a {e['box']} px box: {e['text']!r}"
-              for e in wide]
-    assert not wide, (f"{path} at {width} px: {len(wide)} equation(s) wider than their "
-                      "box; break them with aligned/split:\n" + "\n".join(report))
+    def why(e):
+        return ("cut off" if e["hidden"] else "under its number" if e["overlap"]
+                else "scrolls" + ("" if e["bar"] else " without a visible scrollbar"))
+
+    report = [f"{why(e)}, {e['width']:.0f} px: {e['text']!r}" for e in wide]
+    assert not wide, (f"{path} at {width} px: {len(wide)} of {len(equations)} "
+                      "equations do not fit; break them with aligned/split:\n"
+                      + "\n".join(report))
 
 
 _SYNTHETIC_EQUATIONS = """
@@ -322,6 +367,12 @@ _SYNTHETIC_EQUATIONS = """
   <div class="math" style="overflow-x: auto"><mjx-container display="true"
       style="display: block"><mjx-math style="display: inline-block; width: 900px">
     scrolls</mjx-math></mjx-container></div>
+  <div class="math"><mjx-container display="true"
+      style="display: block; position: relative"><mjx-math style="display: block">
+    <mjx-c style="display: inline-block; width: 560px">under</mjx-c></mjx-math>
+    <mjx-labels style="position: absolute; right: 0; top: 0">
+      <mjx-c style="display: inline-block; width: 60px">(2.16)</mjx-c></mjx-labels>
+  </mjx-container></div>
 </article>
 """
 
@@ -330,8 +381,10 @@ def test_equation_check_catches_a_deliberately_wide_equation(browser):
     """The measurement fails on a wide equation and passes on a narrow one.
 
     A synthetic page (no book build needed): a 500-px equation in a 600-px column, a
-    1400-px one cut off behind ``overflow: hidden``, and a 900-px one in a scrollable
-    box.  At desktop width both wide ones fail; at phone width only the hidden one does.
+    1400-px one cut off behind ``overflow: hidden``, a 900-px one in a scrollable
+    box, and a 560-px one whose equation number sits on its last glyphs (the box
+    the number narrows). At desktop width all but the first fail; at phone width
+    the scrolling one (its scrollbar shows) passes too.
     """
     ctx = browser.new_context(viewport={"width": DESKTOP, "height": 600})
     page = ctx.new_page()
@@ -340,11 +393,12 @@ def test_equation_check_catches_a_deliberately_wide_equation(browser):
         equations = page.evaluate(_EQUATION_WIDTHS)
     finally:
         ctx.close()
-    assert [e["text"].strip() for e in equations] == ["narrow", "wide", "scrolls"]
+    names = [" ".join(e["text"].split())[:7] for e in equations]
+    assert names == ["narrow", "wide", "scrolls", "under ("]
     desktop = _overflowing_equations(equations, allow_scroll=False)
     phone = _overflowing_equations(equations, allow_scroll=True)
-    assert [e["text"].strip() for e in desktop] == ["wide", "scrolls"]
-    assert [e["text"].strip() for e in phone] == ["wide"]
+    assert [" ".join(e["text"].split())[:7] for e in desktop] == names[1:]
+    assert [" ".join(e["text"].split())[:7] for e in phone] == ["wide", "under ("]
 
 
 def test_equation_check_fails_on_a_wide_equation_typeset_in_the_book(browser, server):
@@ -448,6 +502,131 @@ def test_figures_are_numbered_with_captions(browser, server, path):
     bad = [f for f in figures if not (f["id"].startswith("fig-") and f["number"]
                                       and len(f["alt"]) >= 20)]
     assert not bad, f"{path}: figures without id, number or alt text: {bad}"
+
+
+# ------------------------------------------ code boxes and figure panels (issue 28)
+#: Narrowest panel (CSS px) and smallest legend text (CSS px) at the desktop width.
+MIN_PANEL_PX, MIN_LEGEND_PX = 400.0, 10.0
+
+_CODE_BOXES = """() => Array.from(document.querySelectorAll('div.cell_input pre'))
+  .filter(p => p.offsetParent !== null).map(p => {
+    const lines = p.textContent.split('\\n');
+    const longest = lines.reduce((a, b) => a.length >= b.length ? a : b, '');
+    const style = getComputedStyle(p);
+    const track = p.offsetHeight - p.clientHeight
+      - parseFloat(style.borderTopWidth) - parseFloat(style.borderBottomWidth);
+    return {wide: p.scrollWidth > p.clientWidth + 1, columns: longest.length,
+            box: p.clientWidth, font: style.fontSize, px: parseFloat(style.fontSize),
+            bar: track > 0 && style.scrollbarWidth !== 'none',
+            line: longest.trim().slice(0, 60)};
+  })"""
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_visible_code_fits_its_box_at_desktop_width(browser, server, path):
+    """Code is written to 88 columns; the page shows all of them without scrolling."""
+    ctx, page = _page_at(browser, server, path, DESKTOP)
+    try:
+        boxes = page.evaluate(_CODE_BOXES)
+    finally:
+        ctx.close()
+    assert boxes, f"no visible code on {path}"
+    wide = [f"{b['columns']} columns in {b['box']} px at {b['font']}: {b['line']!r}"
+            for b in boxes if b["wide"]]
+    assert not wide, (f"{path}: {len(wide)} of {len(boxes)} visible code cells scroll "
+                      "sideways at 1280 px:\n" + "\n".join(wide[:10]))
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_code_stays_readable_on_a_phone(browser, server, path):
+    """At 400 px code keeps >= 11 px and scrolls sideways with a visible scrollbar."""
+    ctx, page = _page_at(browser, server, path, PHONE)
+    try:
+        boxes = page.evaluate(_CODE_BOXES)
+    finally:
+        ctx.close()
+    bad = [f"{b['font']}{'' if b['bar'] or not b['wide'] else ', no scrollbar'}: "
+           f"{b['line']!r}" for b in boxes
+           if b["px"] < 11 or (b["wide"] and not b["bar"])]
+    assert not bad, f"{path} at {PHONE} px:\n" + "\n".join(bad[:10])
+
+
+def _scaled(figure: dict, key: str, per_unit: float) -> float | None:
+    """A recorded size (points or inches) as rendered CSS px."""
+    try:
+        value = float(figure["text"][key])
+        dpi = float(figure["text"]["ld:save-dpi"])
+    except KeyError:
+        return None
+    return value * per_unit * dpi * figure["rendered"] / figure["natural"]
+
+
+def _legend_px(figure: dict) -> float | None:
+    return _scaled(figure, "ld:min-legend-pt", 1 / 72.0)
+
+
+def _panel_px(figure: dict) -> float | None:
+    return _scaled(figure, "ld:min-panel-in", 1.0)
+
+
+def test_panel_and_legend_sizes_are_computed_from_the_png_metadata():
+    """A 2.6-inch panel saved at 200 dpi and shown at half size is 260 CSS px."""
+    figure = {"text": {"ld:save-dpi": "200", "ld:min-panel-in": "2.6",
+                       "ld:min-legend-pt": "7.2"}, "natural": 1280, "rendered": 640}
+    assert _panel_px(figure) == pytest.approx(260.0)
+    assert _legend_px(figure) == pytest.approx(10.0)
+    assert _panel_px({"text": {}, "natural": 1, "rendered": 1}) is None
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_figure_panels_and_legends_are_readable_at_desktop_width(browser, server, path):
+    ctx, page = _page_at(browser, server, path, DESKTOP)
+    try:
+        figures = page.evaluate(_FIGURE_FONTS)
+    finally:
+        ctx.close()
+    assert figures, f"no figures on {path}"
+    narrow = [f"{f['src'][-24:]}: panel {_panel_px(f):.0f} px" for f in figures
+              if _panel_px(f) is not None and _panel_px(f) < MIN_PANEL_PX]
+    small = [f"{f['src'][-24:]}: legend {_legend_px(f):.1f} px" for f in figures
+             if _legend_px(f) is not None and _legend_px(f) < MIN_LEGEND_PX]
+    assert not narrow + small, (
+        f"{path}: at {DESKTOP} px panels must be >= {MIN_PANEL_PX:g} px (one panel per "
+        f"row, or a 2 x 2 grid) and legends >= {MIN_LEGEND_PX:g} px:\n"
+        + "\n".join(narrow + small))
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_figure_tick_labels_stay_readable_on_a_phone(browser, server, path):
+    """At 400 px a figure keeps its tick labels >= 10 px and scrolls sideways."""
+    ctx, page = _page_at(browser, server, path, PHONE)
+    try:
+        figures = page.evaluate(_FIGURE_FONTS)
+    finally:
+        ctx.close()
+    small = [f"{f['src'][-24:]}: {_tick_px(f):.1f} px" for f in figures
+             if _tick_px(f) is not None and _tick_px(f) < MIN_TICK_PX]
+    assert not small, f"{path} at {PHONE} px: tick labels too small:\n" + "\n".join(
+        small)
+
+
+def _equation_labels() -> set[str]:
+    labels = set()
+    for nb in (ROOT / "chapters").glob("*.ipynb"):
+        labels |= set(re.findall(r"\$\$[ \t]*\(([\w-]+)\)", nb.read_text()))
+    return labels
+
+
+@pytest.mark.parametrize("path", _CHAPTER_PAGES)
+def test_outputs_show_equation_numbers_not_label_names(page_factory, server, path):
+    page, _, _ = page_factory()
+    page.goto(f"{server}/{path}", wait_until="networkidle")
+    text = page.evaluate("""() => Array.from(document.querySelectorAll(
+        'article .cell_output')).map(o => o.innerText).join('\\n')""")
+    labels = _equation_labels()
+    assert labels
+    shown = sorted({m for m in re.findall(r"\(([\w-]+)\)", text) if m in labels})
+    assert not shown, f"{path}: outputs show label names {shown[:8]}"
 
 
 def test_the_pdf_book_prints_every_chapter_with_figures_and_no_raw_tex(built_book,

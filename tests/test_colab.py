@@ -16,12 +16,13 @@ import yaml
 
 from learning_dynamics.book import colab
 from learning_dynamics.book.bibtex import read_bibliography
-from learning_dynamics.book.install_cell import install_source, release_tag
+from learning_dynamics.book.install_cell import install_source, repository_ref
 from learning_dynamics.book.myst_markdown import BookIndex, MystToMarkdown
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 COPIES = [ROOT / "colab" / p.name for p in CHAPTERS]
+STUDENT_COPIES = [ROOT / "colab" / "student" / p.name for p in CHAPTERS]
 MYST = re.compile(r"^\s*(`{3,}|:{3,})\s*\{"  # a directive fence
                   r"|\{[\w:.+-]+\}`"  # a role
                   r"|\$\$[ \t]*\(\S+\)"  # an equation label
@@ -47,7 +48,8 @@ def test_colab_copies_are_current():
                        "python -m learning_dynamics.book.colab")
 
 
-@pytest.mark.parametrize("path", COPIES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", COPIES + STUDENT_COPIES,
+                         ids=lambda p: p.relative_to(ROOT / "colab").as_posix())
 def test_colab_copy_has_no_myst_syntax(path):
     nb = json.loads(path.read_text())
     for text in _markdown(nb):
@@ -89,7 +91,8 @@ def test_a_changed_chapter_makes_its_copy_stale(tmp_path):
     last = max(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown")
     nb["cells"][last]["source"] += ["\n\nA new sentence.\n"]
     (tmp_path / "chapters" / CHAPTERS[0].name).write_text(json.dumps(nb, indent=1))
-    assert colab.stale_copies(tmp_path) == [CHAPTERS[0].name]
+    assert colab.stale_copies(tmp_path) == [CHAPTERS[0].name,
+                                            f"student/{CHAPTERS[0].name}"]
     colab.write_colab_copies(tmp_path)
     assert colab.stale_copies(tmp_path) == []
 
@@ -160,11 +163,16 @@ def _run_install_cell(monkeypatch, torch_version):
     return calls[0]
 
 
-def test_install_cell_keeps_colabs_torch_and_pins_a_release(monkeypatch):
+def test_install_cell_keeps_colabs_torch_and_installs_the_ref_colab_opens(monkeypatch):
     args = _run_install_cell(monkeypatch, "2.9.0+cu126")
     assert "torch==2.9.0+cu126" in args and "--extra-index-url" not in args
     package = next(a for a in args if a.startswith("learning-dynamics @ git+"))
-    assert package.endswith(f"@{release_tag(ROOT)}") and "@main" not in package
+    ref = repository_ref(ROOT)
+    assert package.endswith(f"@{ref}")
+    # The README's Colab badge opens the notebook from the same ref (the book's
+    # launch button takes it from the same key of _config.yml).
+    badges = re.findall(r"colab\.research\.google\.com/github/[^)\s]+", _readme())
+    assert badges and all(f"/blob/{ref}/colab/" in b for b in badges)
 
 
 def test_install_cell_takes_the_cpu_wheel_where_torch_is_missing(monkeypatch):
@@ -209,8 +217,12 @@ def test_binder_environment_renders_myst_and_matches_the_package():
     assert any(req.startswith("jupyterlab-myst") for req in lab)
 
 
+def _readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
 def _readme_command(name: str) -> str:
-    readme = (ROOT / "README.md").read_text()
+    readme = _readme()
     section = readme.split(name, 1)[1]
     return re.search(r"```bash\n(.+?)\n```", section, flags=re.S).group(1).strip()
 
@@ -244,9 +256,77 @@ def test_pages_workflow_is_valid_and_builds_with_the_readme_command():
         assert action in uses, action
     runs = "\n".join(s.get("run", "") for s in steps)
     assert _readme_command("Build the whole book") in runs.splitlines()
+    # The student edition is published at <online book>/student/, where the student
+    # Colab copies (colab/student/) link.
+    lines = [line.strip() for line in runs.splitlines()]
+    assert ".venv/bin/python -m learning_dynamics.book.student_edition" in lines
+    assert "cp -r student/_build/html _build/html/student" in lines
+    upload = next(s for s in steps if s.get("uses", "").startswith(
+        "actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
 
 
 def test_online_book_url_is_set_once_and_used_by_readme():
     url = colab.online_book_url(ROOT)
     assert url in (ROOT / "README.md").read_text()
     assert "github.io" in url
+
+
+def test_every_chapter_collapses_in_jupyterlab_what_the_book_hides():
+    from learning_dynamics.book.install_cell import apply
+
+    stale = apply(ROOT, check=True)  # cell 0 and jupyter.source_hidden of hidden cells
+    assert not stale, ("run python -m learning_dynamics.book.install_cell: "
+                       f"{[p.name for p in stale]}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_student_colab_copy_has_stubs_and_no_solution_text(path):
+    from learning_dynamics.book.student_edition import (
+        find_exercises,
+        solution_fragments,
+    )
+
+    chapter = json.loads(path.read_text())
+    copy = json.loads((ROOT / "colab" / "student" / path.name).read_text())
+    text = "\n".join("".join(c["source"]) for c in copy["cells"])
+    leaked = [f for f in solution_fragments(chapter) if f in text]
+    assert not leaked, f"solution text in the student Colab copy: {leaked[:3]}"
+    stubs = [c for c in copy["cells"] if c["cell_type"] == "code"
+             and "NotImplementedError" in "".join(c["source"])]
+    assert len(stubs) == len(find_exercises(chapter))
+    assert colab.SOLUTION_TITLE not in text
+    assert not any(c["metadata"].get("jupyter", {}).get("source_hidden")
+                   for c in stubs), "a student's stub must not be collapsed"
+    assert "/student/" in "".join(copy["cells"][0]["source"])
+
+
+def test_alt_text_lives_in_metadata_not_in_the_visible_figure_cell():
+    from learning_dynamics.book.install_cell import drop_alt_argument
+
+    source = ('ALT = (\n    "two panels"\n    " of loss"\n)\nfig = plot()\n'
+              'ld.show_figure(fig, alt=ALT)\n')
+    assert drop_alt_argument(source) == "fig = plot()\nld.show_figure(fig)\n"
+    assert (drop_alt_argument('ld.show_figure(ax.figure, alt="x y", check=False)')
+            == "ld.show_figure(ax.figure, check=False)")
+    for path in CHAPTERS:  # every figure cell of every chapter
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["metadata"].get("mystnb", {}).get("image", {}).get("alt"):
+                assert "alt=" not in "".join(cell["source"]), path.name
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_written_solutions_are_collapsed_in_the_colab_copy(path):
+    """Outside <details> blocks a Colab copy's Markdown holds no solution prose."""
+    from learning_dynamics.book.solutions import prose_fragments, strip_markdown
+
+    solutions = []
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            removed = strip_markdown("".join(cell["source"])).removed
+            solutions += prose_fragments(removed)
+    copy = json.loads((ROOT / "colab" / path.name).read_text())
+    text = "\n".join(_markdown(copy))
+    visible = " ".join(re.sub(r"<details>.*?</details>", " ", text, flags=re.S).split())
+    shown = [s for s in solutions if s in visible]
+    assert not shown, f"{path.name}: solution prose outside <details>: {shown[:3]}"

@@ -110,6 +110,8 @@ def test_changed_helper_reexecutes_and_reverted_helper_reuses_the_cache(tmp_path
     first = _build(book, package_root)
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
     assert executions() == 1
+    # The build's kernels log no start-up warnings (the book extension's profile).
+    assert "Kernel is running over TCP" not in first.stdout + first.stderr
 
     helper.write_text(PROBE.format(41))  # the helper changes; the notebook does not
     second = _build(book, package_root)

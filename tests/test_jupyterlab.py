@@ -1,11 +1,13 @@
-"""A chapter opened in JupyterLab (with jupyterlab-myst) shows no raw MyST markup.
+"""Every chapter opened in JupyterLab (with jupyterlab-myst) shows no raw MyST markup.
 
-Starts JupyterLab from this environment (the ``lab`` extra) on loopback, opens a
-chapter in headless Chromium (the system browser, driven by Playwright, every
+Starts JupyterLab from this environment (the ``lab`` extra) on loopback, opens each
+chapter (``chapters/*.ipynb``: new chapters are covered without edits) in headless
+Chromium (the system browser, driven by Playwright, every
 request off 127.0.0.1 blocked), and checks what a reader sees: no directive fences,
 role markup or equation labels; exercise statements visible; written solutions
-collapsed until their summary is clicked; reference-solution code hidden.
-The same check runs on the chapter's Colab copy with jupyterlab-myst switched off
+collapsed until their summary is clicked; reference-solution code and the
+verification code the book hides (``hide-input``) collapsed.
+The same check runs on each chapter's Colab copy with jupyterlab-myst switched off
 (Colab's renderer knows no MyST either), after showing that the chapter itself
 then displays raw markup.
 Screenshots land in ``_build/screenshots/``. Skips where no Chromium is installed,
@@ -33,8 +35,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "_build" / "screenshots"
-CHAPTER = "chapters/02_deep_linear.ipynb"
-COLAB_COPY = "colab/02_deep_linear.ipynb"
+CHAPTERS = [f"chapters/{p.name}" for p in sorted((ROOT / "chapters").glob("*.ipynb"))]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update"]
@@ -42,6 +43,14 @@ RAW = re.compile(r"(`{3}|:{3})\{[\w:-]+\}|\{(eq|numref|doc|term|ref|footcite:[pt
                  r"|prf:ref)\}`|^:(label|class):|\$\$\s*\([\w-]+\)|\{footbibliography\}",
                  flags=re.M)
 TOKEN = "ld-test-token"
+
+
+def _colab_copy(chapter: str) -> str:
+    return "colab/" + chapter.split("/", 1)[1]
+
+
+def _stem(chapter: str) -> str:
+    return Path(chapter).stem
 
 
 def _unavailable(reason: str):
@@ -70,7 +79,7 @@ def _jupyterlab(home: Path, *, myst: bool):
         (home / "config" / "labconfig" / "page_config.json").write_text(
             json.dumps({"disabledExtensions": {"jupyterlab-myst": True}}))
     served = home / "served"  # copies: nothing the browser does can touch the repo
-    for path in (CHAPTER, COLAB_COPY):
+    for path in [*CHAPTERS, *map(_colab_copy, CHAPTERS)]:
         (served / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / path, served / path)
     port = _free_port()
@@ -140,12 +149,31 @@ def _open(browser, lab: str, path: str):
 
 
 @pytest.fixture(scope="module")
-def page(browser, tmp_path_factory):
-    """The chapter in JupyterLab with jupyterlab-myst (Binder, the ``lab`` extra)."""
+def lab_pages(browser, tmp_path_factory):
+    """Each chapter in JupyterLab with jupyterlab-myst (Binder, the ``lab`` extra),
+    opened once and shared by the tests of that chapter."""
+    tabs: dict[str, object] = {}
     with _jupyterlab(tmp_path_factory.mktemp("lab"), myst=True) as lab:
-        tab = _open(browser, lab, CHAPTER)
-        yield tab
-        tab.context.close()
+        def open_chapter(path: str):
+            if path not in tabs:
+                for other in list(tabs):  # one chapter open at a time
+                    tabs.pop(other).context.close()
+                tabs[path] = _open(browser, lab, path)
+            return tabs[path]
+
+        yield open_chapter
+        for tab in tabs.values():
+            tab.context.close()
+
+
+@pytest.fixture(scope="module", params=CHAPTERS, ids=_stem)
+def chapter(request):
+    return request.param
+
+
+@pytest.fixture
+def page(lab_pages, chapter):
+    return lab_pages(chapter)
 
 
 @pytest.fixture(scope="module")
@@ -155,9 +183,9 @@ def plain(browser, tmp_path_factory):
         yield lab
 
 
-def _solutions() -> tuple[list[str], list[str]]:
+def _solutions(chapter: str) -> tuple[list[str], list[str]]:
     """Exercise statements and written-solution fragments of the chapter."""
-    nb = json.loads((ROOT / CHAPTER).read_text())
+    nb = json.loads((ROOT / chapter).read_text())
     statements, solutions = [], []
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
@@ -187,24 +215,25 @@ def _notebook_text(page) -> str:
 def _screenshot(page, name: str, heading: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     title = page.locator(f".jp-MarkdownCell h2:has-text('{heading}')").first
-    title.scroll_into_view_if_needed()
+    if title.count():
+        title.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / name))
 
 
-def test_chapter_renders_without_raw_myst_in_jupyterlab(page):
-    _screenshot(page, "jupyterlab_02_derivation.png", "Derivation")
+def test_chapter_renders_without_raw_myst_in_jupyterlab(page, chapter):
+    _screenshot(page, f"jupyterlab_{_stem(chapter)}_derivation.png", "Derivation")
     _render_every_cell(page)
     markdown = page.evaluate(
         "() => Array.from(document.querySelectorAll('.jp-MarkdownCell'))"
         ".map(c => c.innerText).join('\\n')")
     raw = [m.group(0) for m in RAW.finditer(markdown)]
     assert not raw, f"raw MyST visible in JupyterLab: {raw[:8]}"
-    assert "Theorem" in markdown and "Exercise" in markdown
-    _screenshot(page, "jupyterlab_02_exercises.png", "Exercises")
+    assert "Exercise" in markdown
+    _screenshot(page, f"jupyterlab_{_stem(chapter)}_exercises.png", "Exercises")
 
 
-def test_solutions_are_collapsed_until_opened(page):
-    statements, solutions = _solutions()
+def test_solutions_are_collapsed_until_opened(page, chapter):
+    statements, solutions = _solutions(chapter)
     assert statements and solutions
     text = " ".join(_notebook_text(page).split())
     assert any(s in text for s in statements), "exercise statements should be visible"
@@ -214,17 +243,26 @@ def test_solutions_are_collapsed_until_opened(page):
                   ".forEach(d => d.open = true)")
     opened = " ".join(_notebook_text(page).split())
     assert any(s in opened for s in solutions), "solutions should be there, collapsed"
-    _screenshot(page, "jupyterlab_02_solutions_opened.png", "Exercises")
+    page.evaluate("() => document.querySelectorAll('.jp-Notebook details')"
+                  ".forEach(d => d.open = false)")
+    _screenshot(page, f"jupyterlab_{_stem(chapter)}_solutions_opened.png", "Exercises")
 
 
-def test_reference_solution_code_is_hidden(page):
-    nb = json.loads((ROOT / CHAPTER).read_text())
-    hidden = [c for c in nb["cells"] if "solution" in c["metadata"].get("tags", [])]
+HIDDEN_TAGS = ("solution", "hide-input", "remove-input")
+
+
+def test_code_the_book_hides_is_collapsed(page, chapter):
+    """Reference solutions and the verification code (``hide-input``) are collapsed."""
+    nb = json.loads((ROOT / chapter).read_text())
+    hidden = [c for c in nb["cells"] if c["cell_type"] == "code"
+              and set(HIDDEN_TAGS) & set(c["metadata"].get("tags", []))]
+    assert hidden
     assert all(c["metadata"].get("jupyter", {}).get("source_hidden") for c in hidden)
     text = _notebook_text(page)
     for cell in hidden:
         body = [line.strip() for line in "".join(cell["source"]).splitlines()[3:]]
-        assert not any(line and line in text for line in body if len(line) > 20)
+        shown = [line for line in body if len(line) > 30 and line in text]
+        assert not shown, f"{chapter}: hidden code visible: {shown[:2]}"
 
 
 def _markdown_text(page) -> str:
@@ -233,28 +271,29 @@ def _markdown_text(page) -> str:
         ".map(c => c.innerText).join('\\n')")
 
 
-def test_colab_copy_renders_cleanly_where_the_chapter_does_not(browser, plain):
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=_stem)
+def test_colab_copy_renders_cleanly_where_the_chapter_does_not(browser, plain, chapter):
     """Without MyST support the chapter shows raw markup; its Colab copy does not."""
-    source = _open(browser, plain, CHAPTER)
+    source = _open(browser, plain, chapter)
     raw_source = RAW.findall(_markdown_text(source))
     source.context.close()
     assert raw_source, "control: the plain renderer should show the chapter's raw MyST"
 
-    tab = _open(browser, plain, COLAB_COPY)
+    tab = _open(browser, plain, _colab_copy(chapter))
     text = _markdown_text(tab)
     raw = [m.group(0) for m in RAW.finditer(text)]
     assert not raw, f"raw MyST in the Colab copy: {raw[:8]}"
-    tags = json.loads((ROOT / COLAB_COPY).read_text())
+    tags = json.loads((ROOT / _colab_copy(chapter)).read_text())
     n_tags = sum("".join(c["source"]).count("\\tag{") for c in tags["cells"])
     rendered = tab.evaluate("() => document.querySelectorAll('.jp-MarkdownCell "
                             "mjx-container[display=\"true\"]').length")
     assert "\\tag" not in text and rendered >= n_tags > 0
-    _, solutions = _solutions()
+    _, solutions = _solutions(chapter)
     flat = " ".join(text.split())
     assert not [s for s in solutions if s in flat], "solutions must start collapsed"
     tab.evaluate("() => document.querySelectorAll('details')"
                  ".forEach(d => d.open = true)")
     opened = " ".join(_markdown_text(tab).split())
     assert any(s in opened for s in solutions)
-    _screenshot(tab, "colab_copy_02_exercises_plain_renderer.png", "Exercises")
+    _screenshot(tab, f"colab_copy_{_stem(chapter)}_exercises_plain.png", "Exercises")
     tab.context.close()

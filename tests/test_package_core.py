@@ -233,7 +233,10 @@ def test_verification_table_is_stable_text_and_flags_failures():
     table = verification_table([Claim("a", 0.1234567891, "< 1", True),
                                 Claim("b", 2.0, "< 1", False)])
     assert repr(table) == "a | 0.123457 | < 1 | ok\nb | 2 | < 1 | FAILED"
-    assert "FAILED" in table._repr_html_()[0]
+    html, _ = table._repr_html_()
+    assert "FAILED" in html
+    # The reader sees 3 significant digits; the plain text keeps 6.
+    assert "<td>0.123</td>" in html
     with pytest.raises(ValueError, match="claims must hold at least one Claim"):
         verification_table([])
 
@@ -325,3 +328,15 @@ def test_a_verified_claim_names_its_kind_and_the_source_of_its_tolerance():
     assert meta["learning_dynamics_claims"][0]["kind"] == "rate"
     with pytest.raises(ValueError, match="kind must be one of"):
         Claim("x", 1.0, "<2", True, kind="guess")
+
+
+def test_a_self_check_shows_its_verdict_once_in_a_notebook(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from learning_dynamics.exercises._core import run_check
+
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(run_check=run_check)
+    shell.run_cell("run_check('square', lambda x: x * x, [((2.0,), {}, 4.0)])")
+    out = capsys.readouterr().out
+    assert out.count("square") == 1 and "CheckResult" not in out, out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -190,3 +191,16 @@ def test_code_that_checks_a_solution_goes_with_it_but_the_self_check_stays():
     fragments = solution_fragments(nb)
     assert "print('check of the written answer: 9.5')" in fragments
     assert "The answer is nine point five." in fragments
+
+
+def test_no_page_or_docstring_claims_the_reference_answers_stay_off_students_machines():
+    # The self-checks run on the student's machine, so the installed package holds
+    # exercises/_answers: say so (instructor's guide), never the opposite.
+    root = Path(__file__).resolve().parents[1]
+    files = [*root.glob("src/learning_dynamics/**/*.py"), *root.glob("pages/*.md"),
+             root / "README.md", root / "intro.md"]
+    claims = [str(p.relative_to(root)) for p in files
+              if re.search(r"not shipped|does not\s+ship", p.read_text(), flags=re.I)]
+    assert not claims, claims
+    guide = (root / "pages" / "instructors.md").read_text()
+    assert "### What students can read" in guide

@@ -20,7 +20,7 @@ from .progress import progress
 from .seeding import make_rng, seed_everything
 from .validation import DivergenceError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DivergenceError",

@@ -111,7 +111,8 @@ CSS_DPI = 100
 SAVE_DPI = 2 * CSS_DPI
 #: PNG text keys that record how the image was made, read by the browser test
 #: (``tests/test_browser.py``) to compute the rendered size of tick labels.
-PNG_KEYS = {"dpi": "ld:save-dpi", "css_dpi": "ld:css-dpi", "tick_pt": "ld:min-tick-pt"}
+PNG_KEYS = {"dpi": "ld:save-dpi", "css_dpi": "ld:css-dpi", "tick_pt": "ld:min-tick-pt",
+            "legend_pt": "ld:min-legend-pt", "panel_in": "ld:min-panel-in"}
 
 
 def smallest_tick_font(fig) -> float:
@@ -127,15 +128,37 @@ def smallest_tick_font(fig) -> float:
     return float(min(sizes))
 
 
+def smallest_legend_font(fig) -> float | None:
+    """Smallest font size (points) of the legend texts on the figure; None if none."""
+    legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
+    sizes = [t.get_fontsize() for leg in legends if leg is not None
+             and leg.get_visible() for t in leg.get_texts() if t.get_visible()]
+    return float(min(sizes)) if sizes else None
+
+
+def narrowest_panel(fig) -> float | None:
+    """Width (inches) of the narrowest visible panel, colorbars excluded."""
+    fig.canvas.draw()  # constrained layout places the axes on draw
+    widths = [ax.get_position().width * fig.get_figwidth() for ax in fig.axes
+              if ax.get_visible() and ax.axison and ax.get_label() != "<colorbar>"]
+    return float(min(widths)) if widths else None
+
+
 def figure_png(fig) -> tuple[bytes, int]:
     """Save ``fig`` as a PNG at ``SAVE_DPI``; return the bytes and its CSS width.
 
-    The PNG's text chunks record ``SAVE_DPI``, ``CSS_DPI`` and the smallest tick-label
-    size in points (keys ``PNG_KEYS``), so that a browser test can compute the size at
-    which the tick labels are rendered from the image's natural and displayed widths.
+    The PNG's text chunks record ``SAVE_DPI``, ``CSS_DPI``, the smallest tick-label and
+    legend sizes in points and the narrowest panel's width in inches (keys
+    ``PNG_KEYS``), so that a browser test can compute the rendered sizes of labels and
+    panels from the image's natural and displayed widths.
     """
     metadata = {PNG_KEYS["dpi"]: str(SAVE_DPI), PNG_KEYS["css_dpi"]: str(CSS_DPI),
                 PNG_KEYS["tick_pt"]: f"{smallest_tick_font(fig):g}", "Software": None}
+    legend, panel = smallest_legend_font(fig), narrowest_panel(fig)
+    if legend is not None:
+        metadata[PNG_KEYS["legend_pt"]] = f"{legend:g}"
+    if panel is not None:
+        metadata[PNG_KEYS["panel_in"]] = f"{panel:.3f}"
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=SAVE_DPI, facecolor="white", transparent=False,
                 metadata=metadata)

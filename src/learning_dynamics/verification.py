@@ -60,29 +60,35 @@ class Claim:
             raise TypeError(f"source must be a str; got {type(self.source).__name__}")
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float, digits: int = 6) -> str:
     try:
-        return f"{float(x):.6g}"
+        return f"{float(x):.{digits}g}"
     except (TypeError, ValueError):
         return str(x)
+
+
+#: Significant digits of the measured value in the table a reader sees (the plain
+#: text keeps 6, for the determinism test's line-by-line comparison).
+SHOWN_DIGITS = 3
 
 
 class _Table:
     def __init__(self, claims: list[Claim]):
         self.claims = claims
 
-    def _columns(self):
+    def _columns(self, digits: int = 6):
         kinds = any(c.kind for c in self.claims)
         sources = any(c.source for c in self.claims)
         head = ["claim", *(["kind"] if kinds else []), "measured", "tolerance",
                 *(["where the tolerance comes from"] if sources else []), "holds"]
-        rows = [[c.claim, *([c.kind or ""] if kinds else []), _fmt(c.measured),
+        rows = [[c.claim, *([c.kind or ""] if kinds else []), _fmt(c.measured, digits),
                  c.tolerance, *([c.source] if sources else []),
                  None if c.passed else False] for c in self.claims]
         return head, rows
 
-    def _repr_html_(self) -> str:
-        head, rows = self._columns()
+    def _repr_html_(self) -> tuple[str, dict]:
+        head, rows = self._columns(SHOWN_DIGITS)
+
         def td(cell):
             text = "✓" if cell is None else "✗ FAILED" if cell is False else cell
             return f"<td>{html.escape(text)}</td>"

@@ -11,6 +11,11 @@ one is stale. Regenerate them all from the repository root with::
     python -m learning_dynamics.book.colab
 
 (``--check`` only reports stale copies and exits 1 if there are any).
+
+The same command writes the student edition's Colab copies to ``colab/student/``
+(stubs instead of coding solutions, no written solutions; links point at the
+online student edition, ``<html.baseurl>student/``), so an instructor can hand out
+"Open in Colab" links to notebooks without solutions.
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ __all__ = ["book_index", "colab_notebook", "write_colab_copies", "stale_copies",
            "online_book_url", "main"]
 
 COLAB_DIR = "colab"
+STUDENT_DIR = "student"  # colab/student/ and <online book>/student/
 SOLUTION_TITLE = "#@title Reference solution (double-click this cell to show its code)"
 
 
@@ -64,10 +70,19 @@ def _toc_documents(root: Path) -> tuple[list[str], dict[str, int]]:
     return docs, numbers
 
 
-def _document_cells(root: Path, docname: str) -> list[dict]:
+def _read_notebook(root: Path, docname: str, student: bool) -> dict:
+    nb = json.loads((root / f"{docname}.ipynb").read_text(encoding="utf-8"))
+    if student:
+        from .student_edition import student_notebook
+
+        nb = student_notebook(nb)
+    return nb
+
+
+def _document_cells(root: Path, docname: str, student: bool = False) -> list[dict]:
     ipynb, md = root / f"{docname}.ipynb", root / f"{docname}.md"
     if ipynb.exists():
-        return json.loads(ipynb.read_text(encoding="utf-8"))["cells"]
+        return _read_notebook(root, docname, student)["cells"]
     text = md.read_text(encoding="utf-8")
     return [{"cell_type": "markdown", "metadata": {}, "source": text}]
 
@@ -88,8 +103,17 @@ def _figure_caption(cell: dict) -> tuple[str | None, str] | None:
     return figure.get("name"), figure.get("caption", "")
 
 
-def _walk(converter: MystToMarkdown, cells: list[dict]) -> list[dict]:
-    """Convert every cell in order; returns the cells of the plain-Markdown copy."""
+HIDE_INPUT_TAGS = ("hide-input", "remove-input")
+
+
+def _walk(converter: MystToMarkdown, cells: list[dict], *,
+          keep_outputs: bool = False) -> list[dict]:
+    """Convert every cell in order; returns the cells of the plain-Markdown copy.
+
+    With ``keep_outputs`` (the book's download button) the executed outputs stay,
+    except those of ``remove-output`` cells (a widget needs a live kernel) and of
+    ``remove-cell`` cells; cells the book hides are ``source_hidden`` in Jupyter.
+    """
     out = []
     for cell in cells:
         if cell["cell_type"] == "markdown":
@@ -100,7 +124,11 @@ def _walk(converter: MystToMarkdown, cells: list[dict]) -> list[dict]:
         new = copy.deepcopy(cell)
         new["metadata"] = {k: v for k, v in cell.get("metadata", {}).items()
                            if k not in ("mystnb", "myst")}
-        new["outputs"], new["execution_count"] = [], None
+        tags = new["metadata"].get("tags", [])
+        if not keep_outputs or {"remove-output", "remove-cell"} & set(tags):
+            new["outputs"], new["execution_count"] = [], None
+        if keep_outputs and set(HIDE_INPUT_TAGS) & set(tags):
+            new["metadata"].setdefault("jupyter", {})["source_hidden"] = True
         new["source"] = _source(cell)
         if "solution" in new["metadata"].get("tags", []):
             new["source"] = f"{SOLUTION_TITLE}\n{_source(cell)}"
@@ -114,12 +142,16 @@ def _walk(converter: MystToMarkdown, cells: list[dict]) -> list[dict]:
     return out
 
 
-def book_index(root: Path) -> BookIndex:
-    """Labels, numbers, titles and citations of the whole book (the first pass)."""
+def book_index(root: Path, *, student: bool = False) -> BookIndex:
+    """Labels, numbers, titles and citations of the whole book (the first pass).
+
+    ``student``: of the student edition (solutions removed; its own online URL).
+    """
     root = Path(root)
     docs, numbers = _toc_documents(root)
-    cells = {doc: _document_cells(root, doc) for doc in docs}
-    index = BookIndex(online_book_url(root), numbers,
+    cells = {doc: _document_cells(root, doc, student) for doc in docs}
+    base = online_book_url(root) + (f"{STUDENT_DIR}/" if student else "")
+    index = BookIndex(base, numbers,
                       {doc: _title(c, doc) for doc, c in cells.items()},
                       read_bibliography(root / "references.bib"))
     for doc in docs:
@@ -127,9 +159,11 @@ def book_index(root: Path) -> BookIndex:
     return index
 
 
-def _header(index: BookIndex, docname: str) -> dict:
+def _header(index: BookIndex, docname: str, student: bool = False) -> dict:
     number = index.chapter_numbers.get(docname)
     name = f"Chapter {number}" if number else "This page"
+    if student:
+        name += " of the student edition (exercise stubs, no solutions)"
     text = (f"*{name} of the online book [Learning Dynamics of Neural Networks]"
             f"({index.base_url}), as a plain notebook for Colab. The book "
             f"[renders it with numbered figures and collapsible solutions]"
@@ -138,17 +172,24 @@ def _header(index: BookIndex, docname: str) -> dict:
     return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
-def colab_notebook(root: Path, docname: str, index: BookIndex | None = None) -> dict:
-    """The Colab copy of one chapter as a notebook dict."""
+def colab_notebook(root: Path, docname: str, index: BookIndex | None = None, *,
+                   executed: dict | None = None, student: bool = False) -> dict:
+    """The Colab copy of one chapter as a notebook dict.
+
+    ``executed``: the chapter as the build executed it; its outputs are kept (the
+    book's download button serves this copy). ``student``: the student edition's
+    copy (pass the index made with ``book_index(root, student=True)``).
+    """
     root = Path(root)
-    index = index or book_index(root)
-    nb = json.loads((root / f"{docname}.ipynb").read_text(encoding="utf-8"))
-    cells = _walk(MystToMarkdown(index, docname), nb["cells"])
+    index = index or book_index(root, student=student)
+    nb = executed or _read_notebook(root, docname, student)
+    cells = _walk(MystToMarkdown(index, docname), nb["cells"],
+                  keep_outputs=executed is not None)
     for cell in cells:
         cell["source"] = cell["source"].splitlines(keepends=True)
     metadata = {**nb.get("metadata", {}),
                 "colab": {"name": Path(docname).name + ".ipynb", "provenance": []}}
-    return {"cells": [_header(index, docname)] + cells, "metadata": metadata,
+    return {"cells": [_header(index, docname, student)] + cells, "metadata": metadata,
             "nbformat": nb.get("nbformat", 4),
             "nbformat_minor": nb.get("nbformat_minor", 5)}
 
@@ -159,20 +200,29 @@ def _dump(nb: dict) -> str:
 
 def _expected(root: Path) -> dict[Path, str]:
     root = Path(root)
-    index = book_index(root)
     chapters = sorted((root / "chapters").glob("*.ipynb"))
-    return {root / COLAB_DIR / p.name:
-            _dump(colab_notebook(root, f"chapters/{p.stem}", index)) for p in chapters}
+    expected = {}
+    for student, folder in ((False, root / COLAB_DIR),
+                            (True, root / COLAB_DIR / STUDENT_DIR)):
+        index = book_index(root, student=student)
+        for p in chapters:
+            nb = colab_notebook(root, f"chapters/{p.stem}", index, student=student)
+            expected[folder / p.name] = _dump(nb)
+    return expected
+
+
+def _folders(root: Path) -> list[Path]:
+    return [Path(root) / COLAB_DIR, Path(root) / COLAB_DIR / STUDENT_DIR]
 
 
 def write_colab_copies(root: Path) -> list[Path]:
-    """(Re)write ``colab/<chapter>.ipynb`` for every chapter; drop stale extras."""
+    """(Re)write ``colab/`` and ``colab/student/`` for every chapter; drop extras."""
     expected = _expected(root)
-    folder = Path(root) / COLAB_DIR
-    folder.mkdir(exist_ok=True)
-    for old in folder.glob("*.ipynb"):
-        if old not in expected:
-            old.unlink()
+    for folder in _folders(root):
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("*.ipynb"):
+            if old not in expected:
+                old.unlink()
     for path, text in expected.items():
         path.write_text(text, encoding="utf-8")
     return sorted(expected)
@@ -180,11 +230,12 @@ def write_colab_copies(root: Path) -> list[Path]:
 
 def stale_copies(root: Path) -> list[str]:
     """Names of Colab copies that are missing, out of date or left over."""
-    expected = _expected(root)
-    folder = Path(root) / COLAB_DIR
-    stale = [p.name for p, text in expected.items()
+    expected, root = _expected(root), Path(root)
+    stale = [p.relative_to(root / COLAB_DIR).as_posix() for p, text in expected.items()
              if not p.exists() or p.read_text(encoding="utf-8") != text]
-    stale += [p.name for p in folder.glob("*.ipynb") if p not in expected]
+    stale += [p.relative_to(root / COLAB_DIR).as_posix()
+              for folder in _folders(root) for p in folder.glob("*.ipynb")
+              if p not in expected]
     return sorted(stale)
 
 

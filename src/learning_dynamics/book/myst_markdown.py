@@ -141,6 +141,10 @@ class MystToMarkdown:
     def __init__(self, index: BookIndex, docname: str, *, collect: bool = False):
         self.index, self.docname, self.collect = index, docname, collect
         self.counters: dict[str, int] = {}
+        # Between {solution-start} and {solution-end} (which may span cells), prose
+        # is collapsed in <details> blocks, one per cell, as the book collapses it.
+        self.gate: str | None = None
+        self._depth = 0
         chapter = index.chapter_numbers.get(docname)
         self.prefix = f"{chapter}." if chapter else ""
         if collect:
@@ -168,7 +172,38 @@ class MystToMarkdown:
     # ------------------------------------------------------------------- blocks
     def convert(self, text: str, *, quoted: bool = False) -> str:
         """Convert MyST Markdown ``text``; ``quoted`` puts display maths on one line."""
-        out: list[str] = []
+        self._depth += 1
+        try:
+            parts = self._convert(text, quoted=quoted)
+        finally:
+            self._depth -= 1
+        if self._depth:  # inside a directive: the caller places the text
+            text = "\n\n".join(p.strip("\n") for _, p in parts if p.strip())
+        else:
+            text = self._collapse_gated(parts)
+        return re.sub(r"\n{3,}", "\n\n", text)
+
+    def _collapse_gated(self, parts: list[tuple[str | None, str]]) -> str:
+        """Join parts; runs of solution prose become one ``<details>`` block."""
+        blocks: list[str] = []
+        run: list[str] = []
+        title = None
+        for gate, part in [*parts, (None, "")]:
+            if gate is not None and part.strip():
+                run.append(part.strip("\n"))
+                title = gate
+                continue
+            if run:
+                body = "\n\n".join(run)
+                blocks.append(f"<details>\n<summary><b>{title}</b></summary>\n\n{body}"
+                              "\n\n</details>")
+                run = []
+            if part.strip():
+                blocks.append(part.strip("\n"))
+        return "\n\n".join(blocks)
+
+    def _convert(self, text: str, *, quoted: bool) -> list[tuple[str | None, str]]:
+        out: list[tuple[str | None, str]] = []
         chunk: list[str] = []
         lines = text.splitlines()
         i = 0
@@ -176,7 +211,7 @@ class MystToMarkdown:
             line = lines[i]
             directive, code = _FENCE.match(line), _CODE_FENCE.match(line)
             if directive or code or _TARGET.match(line):
-                out.append(self.inline("\n".join(chunk), quoted=quoted))
+                out.append((self.gate, self.inline("\n".join(chunk), quoted=quoted)))
                 chunk = []
             if _TARGET.match(line):
                 self._section_target(_TARGET.match(line)["label"], lines[i + 1:])
@@ -184,19 +219,19 @@ class MystToMarkdown:
             elif directive:
                 end = self._closing(lines, i, directive["fence"])
                 body = [ln[len(directive["indent"]):] for ln in lines[i + 1:end]]
-                out.append(self.directive(directive["name"], directive["arg"], body,
-                                          quoted=quoted))
+                converted = self.directive(directive["name"], directive["arg"], body,
+                                           quoted=quoted)
+                out.append((self.gate, converted))
                 i = end + 1
             elif code:
                 end = self._closing(lines, i, code["fence"])
-                out.append("\n".join(lines[i:end + 1]))
+                out.append((self.gate, "\n".join(lines[i:end + 1])))
                 i = end + 1
             else:
                 chunk.append(line)
                 i += 1
-        out.append(self.inline("\n".join(chunk), quoted=quoted))
-        text = "\n\n".join(part.strip("\n") for part in out if part.strip())
-        return re.sub(r"\n{3,}", "\n\n", text)
+        out.append((self.gate, self.inline("\n".join(chunk), quoted=quoted)))
+        return out
 
     @staticmethod
     def _closing(lines: list[str], start: int, fence: str) -> int:
@@ -227,6 +262,7 @@ class MystToMarkdown:
         if name in ("solution", "solution-start"):
             return self._solution(name, arg, body)
         if name == "solution-end":
+            self.gate = None
             return ""
         if name == "prf:proof":
             return f"*Proof.* {self.convert(body, quoted=quoted)} $\\blacksquare$"
@@ -243,8 +279,9 @@ class MystToMarkdown:
         target = self.target(arg) if arg else None
         title = f"Solution to Exercise {target.number}" if target else "Solution"
         if name == "solution-start":
-            note = (f"**{title}.** The reference solution is the code cell below "
-                    "(in Colab its code is hidden: double-click the cell to show it).")
+            note = ("The reference solution is the code cell below (in Colab its code "
+                    "is hidden: double-click the cell to show it).")
+            self.gate = title  # the prose up to {solution-end} is collapsed
             return note + (f"\n\n{self.convert(body)}" if body else "")
         return (f"<details>\n<summary><b>{title}</b></summary>\n\n{self.convert(body)}"
                 "\n\n</details>")

@@ -16,7 +16,9 @@ student copy
 
 ``solution_fragments`` lists the removed text, and ``tests/test_student_edition.py``
 scans every file the edition produces for it. The package's reference answers
-(``learning_dynamics/exercises/_answers/``) are never documented or copied.
+(``learning_dynamics/exercises/_answers/``) are never documented or copied into
+the edition; they are installed with the package (instructor's guide, "What
+students can read").
 
 Run from the repository root::
 
@@ -187,6 +189,12 @@ def _strip_cells(nb: dict) -> tuple[list[dict], list[str], list[str]]:
             }
             tags = [t for t in tags if t != SOLUTION_TAG] + [STUB_TAG]
             stub["metadata"] = {**cell["metadata"], "tags": tags}
+            # The student writes here: not collapsed in JupyterLab, as the solution is.
+            jupyter = {k: v for k, v in cell["metadata"].get("jupyter", {}).items()
+                       if k != "source_hidden"}
+            stub["metadata"].pop("jupyter", None)
+            if jupyter:
+                stub["metadata"]["jupyter"] = jupyter
             cells.append(stub)
         elif index in checks:
             cells.append(cell)
@@ -242,6 +250,9 @@ def _student_config(root: Path, out: Path) -> Path:
     html.update(
         use_repository_button=False, use_issues_button=False, use_edit_page_button=False
     )
+    # Published beside the book, at <book>/student/ (.github/workflows/pages.yml).
+    if html.get("baseurl"):
+        html["baseurl"] = html["baseurl"].rstrip("/") + "/student/"
     path = out / "_config.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -272,6 +283,10 @@ def write_student_edition(root: Path, out: Path, *, html: bool = True) -> list[P
         written.append(target)
     _student_config(root, out)
     if html:
+        print(f"student edition: building {out / '_build' / 'html'}; this re-executes "
+              f"all {len(written)} chapters in their student form (stubs, no "
+              "solutions), about as long as the first build of the book; progress "
+              "is shown per chapter", flush=True)
         exe = Path(sys.executable).parent / "jupyter-book"
         cmd = [
             str(exe) if exe.exists() else "jupyter-book",

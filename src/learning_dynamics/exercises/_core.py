@@ -27,6 +27,14 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        """Show nothing as a cell's value: the check has printed its verdict.
+
+        A self-check prints one line (``verbose=True``, the default); without this
+        a notebook showed the verdict twice, the line and then ``CheckResult(...)``.
+        ``repr`` and the attributes are unchanged.
+        """
+
 
 def _describe(value: Any) -> str:
     """Short description of an input: its shape for arrays, its value for scalars."""

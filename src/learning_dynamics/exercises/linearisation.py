@@ -1,8 +1,9 @@
 """Self-checks for the coding exercises of chapter 1 (Preliminaries).
 
 Each check calls the student's function on random inputs, compares it with the
-reference answer (kept in ``exercises._answers``, which the student edition does not
-ship) and reports, on failure, the case, the shapes and the largest error.
+reference answer (``exercises._answers``: private, installed with the package, not
+shown by the student edition) and reports, on failure, the case, the shapes and the
+largest error.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reference answers to the coding exercises of chapter 3 (not shipped to students)."""
+"""Reference answers to chapter 3's coding exercises (installed with the package)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reference answers of chapter 5's coding exercises (not in the student edition)."""
+"""Reference answers to chapter 5's coding exercises (installed with the package)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reference answers to the coding exercises of chapter 4 (not shipped to students)."""
+"""Reference answers to chapter 4's coding exercises (installed with the package)."""
 from __future__ import annotations
 
 import numpy as np
