@@ -340,3 +340,32 @@ def test_a_self_check_shows_its_verdict_once_in_a_notebook(capsys):
     shell.run_cell("run_check('square', lambda x: x * x, [((2.0,), {}, 4.0)])")
     out = capsys.readouterr().out
     assert out.count("square") == 1 and "CheckResult" not in out, out
+
+
+@pytest.mark.parametrize("grid", [(1, 2), (2, 2), (1, 3)])
+def test_multi_panel_figures_stack_panels_wide_enough_for_a_laptop(grid):
+    from learning_dynamics.plotting import CSS_DPI, narrowest_panel
+
+    fig, axes = ld.new_figure(*grid, width=6.8, height=3.6)
+    assert np.shape(axes) == ((grid[1],) if grid[0] == 1 else grid)
+    assert narrowest_panel(fig) * CSS_DPI >= 400  # 400 CSS px at a 1280-px window
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_legend_text_is_never_below_ten_css_pixels():
+    from learning_dynamics.plotting import (
+        CSS_DPI,
+        MIN_LEGEND_PT,
+        figure_png,
+        smallest_legend_font,
+    )
+
+    fig, ax = ld.new_figure()
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.legend(fontsize=5)
+    figure_png(fig)
+    assert smallest_legend_font(fig) == MIN_LEGEND_PT
+    assert MIN_LEGEND_PT / 72 * CSS_DPI >= 10
+    import matplotlib.pyplot as plt
+    plt.close(fig)

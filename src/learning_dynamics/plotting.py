@@ -78,15 +78,53 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4,
                height: float = 4.0, **kwargs: Any):
     """Create a figure in the book's style; return ``(fig, axes)`` as ``plt.subplots``.
 
-    Keep ``width`` at 6.4-7 inches and at most two panels per row: at ``CSS_DPI`` the
-    figure is then shown at its natural size on a 1280-px page, tick labels >= 10 px.
+    Panels are **stacked one per row**: the book's text column is about 7.4 inches
+    (740 CSS px) wide at a 1280-px window, so two panels side by side would each be
+    under the 4 inches (400 px) a reader needs on a laptop.  A request for an
+    ``nrows x ncols`` grid is laid out as ``nrows * ncols`` rows of one panel, and
+    ``axes`` comes back with the shape ``plt.subplots(nrows, ncols)`` would give
+    (``axes[i, j]`` still works; panels are in reading order, row by row).  Each
+    panel gets ``STACKED_HEIGHT`` times the height of the row it was asked in.
+
+    Keep ``width`` at 6.4-7 inches: at ``CSS_DPI`` the figure is then shown at its
+    natural size on a 1280-px page, tick labels >= 10 px.
     """
-    with mpl.rc_context(_RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
-                                 constrained_layout=True, **kwargs)
+    if ncols > 1:
+        if any(k in kwargs for k in ("gridspec_kw", "width_ratios", "height_ratios")):
+            raise TypeError("new_figure stacks panels; gridspec ratios are not "
+                            "supported (lay the panels out one per row)")
+        panels = nrows * ncols
+        with mpl.rc_context(_RC):
+            fig, axes = plt.subplots(panels, 1, figsize=(
+                width, max(height, STACKED_HEIGHT * height / nrows * panels)),
+                constrained_layout=True, **kwargs)
+        axes = axes.reshape(ncols) if nrows == 1 else axes.reshape(nrows, ncols)
+    else:
+        with mpl.rc_context(_RC):
+            fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
+                                     constrained_layout=True, **kwargs)
     fig.patch.set_facecolor("white")
     fig.patch.set_alpha(1.0)
     return fig, axes
+
+
+#: Height of a stacked panel as a fraction of the row height asked for.
+STACKED_HEIGHT = 0.8
+#: Smallest legend text, in points: 7.5 pt is 10.4 CSS px at ``CSS_DPI``.
+MIN_LEGEND_PT = 7.5
+
+
+def _raise_small_legends(fig) -> None:
+    """Set every legend text below ``MIN_LEGEND_PT`` to that size (phones, laptops)."""
+    for legend in [ax.get_legend() for ax in fig.axes] + list(fig.legends):
+        if legend is None:
+            continue
+        for text in legend.get_texts():
+            if text.get_fontsize() < MIN_LEGEND_PT:
+                text.set_fontsize(MIN_LEGEND_PT)
+        title = legend.get_title()
+        if title.get_text() and title.get_fontsize() < MIN_LEGEND_PT:
+            title.set_fontsize(MIN_LEGEND_PT)
 
 
 def _check_readable(fig) -> None:
@@ -152,6 +190,7 @@ def figure_png(fig) -> tuple[bytes, int]:
     ``PNG_KEYS``), so that a browser test can compute the rendered sizes of labels and
     panels from the image's natural and displayed widths.
     """
+    _raise_small_legends(fig)
     metadata = {PNG_KEYS["dpi"]: str(SAVE_DPI), PNG_KEYS["css_dpi"]: str(CSS_DPI),
                 PNG_KEYS["tick_pt"]: f"{smallest_tick_font(fig):g}", "Software": None}
     legend, panel = smallest_legend_font(fig), narrowest_panel(fig)
