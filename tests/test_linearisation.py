@@ -47,6 +47,59 @@ def _random_psd(seed: int, P: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- model and kernel
+@pytest.mark.parametrize("seed", [0, 1])
+def test_inputs_have_covariance_identity_over_d(seed):
+    """x ~ N(0, I/d): every coordinate of sqrt(d) x has unit variance.
+
+    The mean of the P d squares of sqrt(d) x is 1 with standard error
+    sqrt(2 / (P d)) (chi-square); the tolerance is ASSERT_Z of those.  A missing or
+    doubled 1/sqrt(d) moves the mean by a factor d.
+    """
+    from learning_dynamics.statistics import ASSERT_Z
+
+    P, d = 2000, 20
+    data = lin.make_teacher_data(P, d, P_test=P, seed=seed)
+    for x in (data.x_train, data.x_test):
+        squares = d * x**2
+        assert abs(squares.mean() - 1.0) < ASSERT_Z * np.sqrt(2.0 / (P * d))
+        assert abs((np.sqrt(d) * x).mean()) < ASSERT_Z / np.sqrt(P * d)
+
+
+def test_one_direction_teacher_is_tanh_of_a_unit_projection_at_scale_two():
+    """y = tanh(2 sqrt(d) u.x) with ||u|| = 1: arctanh(y) / (2 sqrt(d)) is linear in x.
+
+    Least squares recovers u from the training set; it must reproduce the test
+    targets and have unit norm (to rounding), so a wrong scale of the teacher's
+    pre-activation (a dropped 2 or sqrt(d)) fails.
+    """
+    d = 6
+    data = lin.make_teacher_data(200, d, P_test=50, teacher_width=1, seed=3)
+    pre = np.arctanh(data.y_train) / (2.0 * np.sqrt(d))
+    u, *_ = np.linalg.lstsq(data.x_train, pre, rcond=None)
+    np.testing.assert_allclose(np.linalg.norm(u), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.tanh(2.0 * np.sqrt(d) * data.x_test @ u),
+                               data.y_test, rtol=1e-6, atol=1e-9)
+
+
+def test_targets_have_the_gaussian_mean_square_of_the_teacher():
+    """E[y^2] = E[tanh(2 z)^2], z ~ N(0, 1), for one teacher direction.
+
+    The expectation and the variance of tanh(2 z)^2 come from Gauss-Hermite
+    quadrature (independent of the sampler); the tolerance is ASSERT_Z standard
+    errors of the mean over P examples.  Inputs at scale N(0, I) instead of
+    N(0, I/d) would give E[y^2] near 1.
+    """
+    from learning_dynamics.statistics import ASSERT_Z
+
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    weights = weights / weights.sum()
+    m2 = float(weights @ np.tanh(2 * nodes) ** 2)
+    m4 = float(weights @ np.tanh(2 * nodes) ** 4)
+    P, d = 4000, 30
+    data = lin.make_teacher_data(P, d, P_test=10, teacher_width=1, seed=4)
+    assert abs(np.mean(data.y_train**2) - m2) < ASSERT_Z * np.sqrt((m4 - m2**2) / P)
+
+
 def test_jacobian_matches_finite_differences(setup):
     data, p0 = setup
     x = data.x_train[:3]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_array, check_float, check_times
+from ..validation import DivergenceError, check_array, check_float, check_times
 
 __all__ = ["gd_residual_closed_form", "gradient_flow_residual", "stability_limit"]
 
@@ -57,14 +57,38 @@ def gd_residual_closed_form(kernel: np.ndarray, y: np.ndarray, eta0: float,
     Returns
     -------
     ndarray, shape (len(steps), P)
+
+    Raises
+    ------
+    DivergenceError
+        If ``eta0`` is above the stability limit, eq. (pre-stability), by enough
+        that a residual would overflow float64 within ``max(steps)`` steps (the
+        message names ``eta0``, the limit and the step); checked before the powers
+        are formed.
     """
     kernel = _check_kernel(kernel)
     y = check_array("y", y, shape=(len(kernel),))
     eta0 = check_float("eta0", eta0, minimum=0.0, min_inclusive=False)
     steps = check_times("steps", steps)
     eigenvalues, eigenvectors, coords = _kernel_modes(kernel, y)
-    with np.errstate(over="ignore"):
-        factors = (1.0 - eta0 * eigenvalues)[None, :] ** steps[:, None]
+    growth = np.abs(1.0 - eta0 * eigenvalues)
+    # log10 of the largest factor (times |coordinate| when that is > 1) at the last
+    # step: float64 ends at 1e308
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.maximum(np.log10(np.abs(coords) + 1e-300), 0.0)
+        log_size = steps[-1] * np.log10(growth) + lift
+    if np.any(log_size > 300):
+        top = float(eigenvalues[-1])
+        limit = 2.0 / top if top > 0 else np.inf
+        mode = int(np.argmax(log_size))
+        first = int(np.ceil((300 - lift[mode]) / np.log10(growth[mode])))
+        raise DivergenceError(
+            f"eta0 = {eta0:g} is above the stability limit 2 / lambda_max(K0/P) = "
+            f"{limit:.4g} of eq. (pre-stability): the residual grows by "
+            f"|1 - eta0 lambda| = {growth[mode]:.4g} per step and overflows float64 "
+            f"near step {first} (steps go to {int(steps[-1])}); reduce eta0 below "
+            f"{limit:.4g} or the number of steps.")
+    factors = (1.0 - eta0 * eigenvalues)[None, :] ** steps[:, None]
     return -(factors * coords[None, :]) @ eigenvectors.T
 
 
