@@ -193,6 +193,27 @@ def test_observed_divergence_threshold_brackets_the_stability_limit(setup):
     assert growth(0.97 * limit) < 1 < 1e6 < growth(1.03 * limit)
 
 
+def test_gd_flow_ratio_lies_in_the_derived_interval_for_200_random_networks():
+    """E(2h)/E(h) from the matrix-power and matrix-exponential closed forms lies in
+    the interval of ``euler_ratio_interval`` (Taylor bounds) for every kernel, the
+    interval holds the first-order law 2 and narrows when the step halves."""
+    for seed in range(200):
+        data = lin.make_teacher_data(16, 3, P_test=4, seed=50_000 + seed)
+        K0 = lin.tangent_kernel(lin.init_params(3, 32, seed=60_000 + seed),
+                                data.x_train)
+        h = lin.stability_limit(K0) / 16  # largest step 4h: 4 h lambda_max = 1/2
+        s = 64 * h
+        flow = lin.gradient_flow_residual(K0, data.y_train, [s])[0]
+        errors = [np.linalg.norm(lin.gd_residual_closed_form(
+            K0, data.y_train, step, [round(s / step)])[0] - flow)
+            for step in (4 * h, 2 * h, h)]
+        wide = lin.euler_ratio_interval(K0, data.y_train, s, 2 * h)
+        narrow = lin.euler_ratio_interval(K0, data.y_train, s, h)
+        assert wide[0] <= errors[0] / errors[1] <= wide[1], (seed, wide)
+        assert narrow[0] <= errors[1] / errors[2] <= narrow[1], (seed, narrow)
+        assert wide[0] < narrow[0] < 2 < narrow[1] < wide[1]
+
+
 def test_stability_limit_is_two_over_the_largest_eigenvalue_by_power_iteration():
     kernel = _random_psd(3, 6)
     vector = np.ones(6)
@@ -591,3 +612,62 @@ def test_kernel_symmetric_to_the_documented_tolerance_is_accepted():
     with pytest.raises(ValueError, match="^kernel must be symmetric"):
         lin.stability_limit(np.array([[1.0, 2e-8], [0.0, 1.0]]))
 
+
+
+# ----------------------------------------------------------------- seed spread
+#: The chapter's tolerances whose source is "seed spread": (lower, upper) per quantity.
+CHAPTER_TOLERANCES = {
+    "early_spread": (None, 0.02),
+    "slope_gap": (-1.1, -0.9),
+    "slope_move": (-1.1, -0.9),
+    "slope_kernel": (-1.2, -0.8),
+    "rich_ratio": (None, 1.0),
+    "kernel_change_quarter": (0.15, None),
+    "move_drop": (2**-0.5 - 0.1, 2**-0.5 + 0.1),
+    "kernel_drop": (None, 1.0),
+}
+
+
+def _chapter_quantities(seed: int) -> dict:
+    """Chapter 1's seed-dependent claims for one fresh (data, initialisation) pair."""
+    P, d, N, eta0, steps = 64, 8, 256, 1.0, 1000
+    data = lin.make_teacher_data(P, d, P_test=500, seed=7_000_000 + 2 * seed)
+    params0 = lin.init_params(d, N, seed=7_000_001 + 2 * seed)
+    alphas = np.array([0.25, 0.5, 1, 4, 8, 16, 32, 64])
+    runs = {a: lin.train(data, params0, alpha=a, eta0=eta0, steps=steps,
+                         checkpoints=[10, steps]) for a in alphas}
+    linear = lin.train(data, params0, alpha=1.0, eta0=eta0, steps=steps,
+                       checkpoints=[10, steps], model="linearised")
+    sc = lin.summarise_scaling(runs, linear)
+    lazy = alphas >= 4
+    early = max(abs(runs[a].test_loss[0] - linear.test_loss[0]) for a in (4.0, 32.0))
+    wide = lin.lazy_scaling(data, lin.init_params(d, 2 * N, seed=7_000_001 + 2 * seed),
+                            [0.5, 1.0], eta0=eta0, steps=steps)
+    return {
+        "early_spread": early / linear.test_loss[0],
+        "slope_gap": lin.fit_power_law(alphas[lazy], sc.lin_gap[lazy]),
+        "slope_move": lin.fit_power_law(alphas[lazy], sc.weight_change[lazy]),
+        "slope_kernel": lin.fit_power_law(alphas[lazy], sc.kernel_change[lazy]),
+        "rich_ratio": sc.test_loss[0] / sc.lin_test_loss,
+        "kernel_change_quarter": sc.kernel_change[0],
+        "move_drop": wide.weight_change / sc.weight_change[1:3],
+        "kernel_drop": wide.kernel_change / sc.kernel_change[1:3],
+    }
+
+
+@pytest.mark.slow
+def test_seed_spread_of_the_chapter_claims():
+    """Source of chapter 1's "seed spread" tolerances: over 200 fresh seeds, every
+    tolerance lies beyond mean + 3.9 sd of the quantity (about 1e-4 for a Gaussian
+    tail) and beyond the 200 values themselves.  Minutes of CPU: slow tier."""
+    values = {name: [] for name in CHAPTER_TOLERANCES}
+    for seed in range(200):
+        for name, value in _chapter_quantities(seed).items():
+            values[name].extend(np.atleast_1d(value).tolist())
+    for name, (low, high) in CHAPTER_TOLERANCES.items():
+        v = np.array(values[name])
+        mean, sd = v.mean(), v.std(ddof=1)
+        if low is not None:
+            assert low < min(v.min(), mean - 3.9 * sd), (name, v.min(), mean, sd)
+        if high is not None:
+            assert high > max(v.max(), mean + 3.9 * sd), (name, v.max(), mean, sd)
