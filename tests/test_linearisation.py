@@ -620,11 +620,10 @@ CHAPTER_TOLERANCES = {
     "early_spread": (None, 0.02),
     "slope_gap": (-1.1, -0.9),
     "slope_move": (-1.1, -0.9),
-    "slope_kernel": (-1.2, -0.8),
+    "slope_kernel": (-1.25, -0.75),
     "rich_ratio": (None, 1.0),
     "kernel_change_quarter": (0.15, None),
     "move_drop": (2**-0.5 - 0.1, 2**-0.5 + 0.1),
-    "kernel_drop": (None, 1.0),
 }
 
 
@@ -660,10 +659,15 @@ def test_seed_spread_of_the_chapter_claims():
     """Source of chapter 1's "seed spread" tolerances: over 200 fresh seeds, every
     tolerance lies beyond mean + 3.9 sd of the quantity (about 1e-4 for a Gaussian
     tail) and beyond the 200 values themselves.  Minutes of CPU: slow tier."""
-    values = {name: [] for name in CHAPTER_TOLERANCES}
+    from learning_dynamics.statistics import rate
+
+    values = {name: [] for name in [*CHAPTER_TOLERANCES, "kernel_drop"]}
     for seed in range(200):
         for name, value in _chapter_quantities(seed).items():
             values[name].extend(np.atleast_1d(value).tolist())
+    # the exercise's prose: doubling the width lowers the kernel change (and the
+    # 10 % crossing scale) in at least nine seeds out of ten
+    assert rate(np.array(values["kernel_drop"]) < 1).interval()[0] > 0.9
     for name, (low, high) in CHAPTER_TOLERANCES.items():
         v = np.array(values[name])
         mean, sd = v.mean(), v.std(ddof=1)
