@@ -27,7 +27,9 @@ __all__ = [
     "check_times",
     "check_finite_loss",
     "check_memory",
+    "check_work",
     "MEMORY_LIMIT_BYTES",
+    "WORK_LIMIT_OPS",
 ]
 
 
@@ -197,6 +199,9 @@ def check_array(
         np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
     ):
         raise TypeError(f"{name} must be a numeric array; got dtype {arr.dtype}")
+    if np.iscomplexobj(arr) and not np.issubdtype(np.dtype(dtype), np.complexfloating):
+        # numpy would drop the imaginary part with only a warning
+        raise TypeError(f"{name} must be a real array; got complex dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(
             f"{name} must be a {ndim}-dimensional array; got shape {arr.shape}"
@@ -269,8 +274,11 @@ MEMORY_LIMIT_BYTES = 4 * 2**30
 
 
 def check_memory(name: str, value: Any, estimate_bytes: float, *,
-                 limit_bytes: float = MEMORY_LIMIT_BYTES) -> None:
+                 limit_bytes: float = MEMORY_LIMIT_BYTES, what: str = "") -> None:
     """Refuse an argument whose computation would allocate more than ``limit_bytes``.
+
+    Called before any work, with an estimate derived from the shapes the call
+    would allocate.
 
     Parameters
     ----------
@@ -280,6 +288,8 @@ def check_memory(name: str, value: Any, estimate_bytes: float, *,
         The caller's estimate of the memory the call would allocate.
     limit_bytes : float
         The documented limit.
+    what : str
+        Optional description of what the memory holds (added to the message).
 
     Raises
     ------
@@ -287,9 +297,48 @@ def check_memory(name: str, value: Any, estimate_bytes: float, *,
         Naming the argument, its value, the estimate and the limit, in GiB.
     """
     if estimate_bytes > limit_bytes:
+        detail = f" ({what})" if what else ""
         raise ValueError(
             f"{name}={value!r} would need about {estimate_bytes / 2**30:.3g} GiB of "
-            f"memory; the limit is {limit_bytes / 2**30:.3g} GiB: reduce {name}")
+            f"memory{detail}; the limit is {limit_bytes / 2**30:.3g} GiB: "
+            f"reduce {name}")
+
+
+WORK_LIMIT_OPS = 2e12
+"""Default largest amount of work a public function accepts, in floating-point
+operations (multiply-adds counted as two): about 10 to 30 minutes of one CPU core at
+1 to 3 Gflop/s, the speed of the book's small matrix products."""
+
+
+def check_work(name: str, value: Any, estimate_ops: float, *,
+               limit_ops: float = WORK_LIMIT_OPS, what: str = "") -> None:
+    """Refuse an argument whose computation would take more than ``limit_ops``.
+
+    Called before any work, with an operation count derived from the call's loops
+    and matrix products (a ``(a x b) @ (b x c)`` product counts ``2 a b c``).
+
+    Parameters
+    ----------
+    name, value : str, object
+        The argument that sets the cost, and its value (both named in the message).
+    estimate_ops : float
+        The caller's estimate of the floating-point operations of the call.
+    limit_ops : float
+        The documented limit.
+    what : str
+        Optional description of where the work goes (added to the message).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, its value, the estimate and the limit.
+    """
+    if estimate_ops > limit_ops:
+        detail = f" ({what})" if what else ""
+        raise ValueError(
+            f"{name}={value!r} would need about {estimate_ops:.3g} floating-point "
+            f"operations{detail}; the limit is {limit_ops:.3g} (about half an hour "
+            f"of one CPU core): reduce {name}")
 
 
 def check_finite_loss(loss: float, step: int, *, knob: str, hint: str = "") -> None:

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from ..seeding import make_rng
-from ..validation import check_array, check_float, check_int
+from ..validation import check_array, check_float, check_int, check_memory
 
 __all__ = [
     "Dataset",
@@ -298,6 +298,9 @@ def category_data(categories: Sequence[tuple[int, int]]) -> Dataset:
         sizes.append((check_int(f"categories[{c}] K_i", pair[0], minimum=1),
                       check_int(f"categories[{c}] K_o", pair[1], minimum=1)))
     P, n_out = sum(k for k, _ in sizes), sum(k for _, k in sizes)
+    # before any work: the (N_out x P) targets and the (P x P) one-hot inputs
+    check_memory("categories", categories, 8.0 * (n_out * P + P * P),
+                 what=f"{n_out} x {P} targets and {P} x {P} inputs in float64")
     y = np.zeros((n_out, P))
     items, feats, i0, o0 = [], [], 0, 0
     for c, (ki, ko) in enumerate(sizes):

@@ -110,6 +110,11 @@ def rsm_correlation(rsm_a, rsm_b, *, include_diagonal: bool = False) -> float:
         )
     include_diagonal = check_bool("include_diagonal", include_diagonal)
     upper = np.triu_indices(first.shape[0], k=0 if include_diagonal else 1)
+    for name, values in (("rsm_a", first[upper]), ("rsm_b", second[upper])):
+        if np.ptp(values) <= 1e-12 * np.max(np.abs(values)):
+            raise ValueError(
+                f"{name} has the same value {values[0]:g} at every compared entry; a "
+                "correlation with a constant is undefined (0/0)")
     return float(np.corrcoef(first[upper], second[upper])[0, 1])
 
 

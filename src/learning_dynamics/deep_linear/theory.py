@@ -319,6 +319,11 @@ def stability_limit(data: Dataset, n_layers: int = 3) -> float:
     data = check_dataset(data)
     n_layers = check_int("n_layers", n_layers, minimum=2, maximum=MAX_LAYERS)
     s_max = float(np.linalg.norm(data.sigma_yx, 2))  # largest singular value
+    if s_max <= 0.0:
+        raise ValueError(
+            "data must have targets correlated with the inputs: Sigma_yx = y x^T is "
+            "zero (all-zero targets), so there is no mode to learn and no stability "
+            "limit, eq. (dl-stability)")
     depth = n_layers - 1
     return 2.0 / (depth * s_max ** (2.0 - 2.0 / depth))
 

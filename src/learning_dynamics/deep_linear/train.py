@@ -281,6 +281,7 @@ def train(
     """
     data = check_dataset(data)
     n_layers = check_int("n_layers", n_layers, minimum=2, maximum=MAX_LAYERS)
+    init_scale = positive_float("init_scale", init_scale)
     eta, limit = _check_eta(data, eta, n_layers, check_stability)
     steps = check_int("steps", steps, minimum=1, maximum=10_000_000)
     backend = Backend(check_choice("backend", backend, ("numpy", "torch")))

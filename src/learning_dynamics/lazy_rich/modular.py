@@ -37,9 +37,12 @@ from ..validation import (
     check_finite_loss,
     check_float,
     check_int,
+    check_memory,
     check_seed,
+    check_work,
 )
 from .data import positive_values
+from .schedule import ALPHA_MAX, ALPHA_MIN, MAX_STEPS
 
 __all__ = [
     "ModularData",
@@ -112,6 +115,8 @@ def modular_addition_data(
 ) -> ModularData:
     """All pairs ``(a, b)``, ``0 <= a, b < p``, split at random into train and test."""
     p = check_int("p", p, minimum=3)
+    # before any work: a, b, labels, the permutation and its temporaries, int64
+    check_memory("p", p, 48.0 * p * p, what=f"six int64 arrays of p^2 = {p * p} pairs")
     train_fraction = check_float(
         "train_fraction",
         train_fraction,
@@ -151,10 +156,23 @@ def _check_training_args(
     p, alphas, width, train_fraction, steps, eta0, record_every, seed, centred
 ):
     data = modular_addition_data(p, train_fraction, seed)
-    al = positive_values("alphas", alphas)
+    # below ALPHA_MIN the step eta0 / alpha^2 overflows float32 (the knob is alpha)
+    al = positive_values("alphas", alphas, minimum=ALPHA_MIN, maximum=ALPHA_MAX)
     width = check_int("width", width, minimum=1)
-    steps = check_int("steps", steps, minimum=1)
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     record_every = check_int("record_every", record_every, minimum=1)
+    # before any work: float32 arrays of the stacked trainer (weights and their
+    # updates, one-hot inputs, outputs, hidden activations) and its products
+    n_a, pairs = al.size, data.p * data.p
+    floats = (9 * n_a * data.p * width + 9 * data.p * pairs + 3 * n_a * data.p * pairs
+              + 5 * n_a * width * pairs)
+    check_memory("width", width, 4.0 * floats,
+                 what=f"float32 weights, inputs and activations at p = {data.p}, "
+                 f"{n_a} alphas")
+    per_step = 16.0 * n_a * width * data.p * pairs  # five products of (N, 2p, P)
+    check_work("steps", steps, steps * per_step,
+               what=f"{per_step:.3g} per step at p = {data.p}, width = {width}, "
+               f"{n_a} alphas")
     eta0 = check_float("eta0", eta0, minimum=0.0, min_inclusive=False)
     centred = check_bool("centred", centred)
     return data, al, width, steps, eta0, record_every, centred
@@ -162,8 +180,8 @@ def _check_training_args(
 
 _HINT = (
     "the step eta0 / alpha^2 is too large for these weights "
-    "(eta0 = 100 is stable at width 100); "
-    "lower eta0"
+    "(eta0 = 100 is stable at width 100 for alpha >= 0.5); "
+    "lower eta0 or raise alpha"
 )
 
 

@@ -136,7 +136,7 @@ def crossing_time(t, loss, level) -> float:
     or an array.
     """
     t = check_array("t", t, ndim=1)
-    loss = np.asarray(loss, dtype=float)
+    loss = check_array("loss", loss, finite=False)  # NaN marks a diverged run
     if loss.shape[-1] != t.size:
         raise ValueError(
             f"loss must have {t.size} time points in its last axis; got shape "

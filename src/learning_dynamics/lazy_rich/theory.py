@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..device import single_threaded
-from ..validation import check_array, check_float
+from ..validation import check_array, check_float, check_memory
 from .data import Committee, TeacherData, check_pair, positive_values
 
 __all__ = [
@@ -133,6 +133,9 @@ def initial_kernel(X1, X2, eps, w_bar0=None, M0=None) -> np.ndarray:
     d = X1.shape[1]
     if X2.shape[1] != d:
         raise ValueError(f"X2 must have {d} columns like X1; got shape {X2.shape}")
+    # before any work: the P1 x P2 kernel and four temporaries of that size
+    check_memory("X1", X1.shape, 40.0 * len(X1) * len(X2),
+                 what=f"five {len(X1)} x {len(X2)} float64 arrays")
     eps = check_float("eps", eps, minimum=0.0)
     w_bar0 = (
         np.zeros(d) if w_bar0 is None else check_array("w_bar0", w_bar0, shape=(d,))
@@ -205,7 +208,10 @@ def lazy_limit_losses(
     ``times = inf`` gives ridgeless kernel regression.  Returns ``(train, test)``.
     """
     check_pair(data, net)
-    t = np.atleast_1d(np.asarray(times, dtype=float))
+    kind = np.asarray(times).dtype.kind
+    if kind in "USVc":  # strings, bytes, records, complex: not times
+        raise TypeError(f"times must be real non-negative numbers; got {times!r}")
+    t = np.atleast_1d(np.asarray(times, dtype=float))  # None reads as NaN: refused
     if t.ndim != 1 or np.any(np.isnan(t)) or np.any(t < 0):
         raise ValueError(
             "times must be a 1-d array of non-negative times (inf allowed); "

@@ -19,7 +19,12 @@ from .model import (
     network_output,
     tangent_kernel,
 )
-from .theory import gd_residual_closed_form, gradient_flow_residual, stability_limit
+from .theory import (
+    euler_ratio_interval,
+    gd_residual_closed_form,
+    gradient_flow_residual,
+    stability_limit,
+)
 from .train import (
     ALPHA_RANGE,
     MAX_STEPS,
@@ -40,6 +45,7 @@ __all__ = [
     "History",
     "LazyScaling",
     "Params",
+    "euler_ratio_interval",
     "fit_power_law",
     "gd_residual_closed_form",
     "gradient_flow_residual",

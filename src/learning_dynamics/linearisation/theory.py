@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_array, check_float, check_times
+from ..validation import DivergenceError, check_array, check_float, check_times
 
-__all__ = ["gd_residual_closed_form", "gradient_flow_residual", "stability_limit"]
+__all__ = ["euler_ratio_interval", "gd_residual_closed_form", "gradient_flow_residual",
+           "stability_limit"]
 
 
 def _check_kernel(kernel) -> np.ndarray:
@@ -57,14 +58,38 @@ def gd_residual_closed_form(kernel: np.ndarray, y: np.ndarray, eta0: float,
     Returns
     -------
     ndarray, shape (len(steps), P)
+
+    Raises
+    ------
+    DivergenceError
+        If ``eta0`` is above the stability limit, eq. (pre-stability), by enough
+        that a residual would overflow float64 within ``max(steps)`` steps (the
+        message names ``eta0``, the limit and the step); checked before the powers
+        are formed.
     """
     kernel = _check_kernel(kernel)
     y = check_array("y", y, shape=(len(kernel),))
     eta0 = check_float("eta0", eta0, minimum=0.0, min_inclusive=False)
     steps = check_times("steps", steps)
     eigenvalues, eigenvectors, coords = _kernel_modes(kernel, y)
-    with np.errstate(over="ignore"):
-        factors = (1.0 - eta0 * eigenvalues)[None, :] ** steps[:, None]
+    growth = np.abs(1.0 - eta0 * eigenvalues)
+    # log10 of the largest factor (times |coordinate| when that is > 1) at the last
+    # step: float64 ends at 1e308
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.maximum(np.log10(np.abs(coords) + 1e-300), 0.0)
+        log_size = steps[-1] * np.log10(growth) + lift
+    if np.any(log_size > 300):
+        top = float(eigenvalues[-1])
+        limit = 2.0 / top if top > 0 else np.inf
+        mode = int(np.argmax(log_size))
+        first = int(np.ceil((300 - lift[mode]) / np.log10(growth[mode])))
+        raise DivergenceError(
+            f"eta0 = {eta0:g} is above the stability limit 2 / lambda_max(K0/P) = "
+            f"{limit:.4g} of eq. (pre-stability): the residual grows by "
+            f"|1 - eta0 lambda| = {growth[mode]:.4g} per step and overflows float64 "
+            f"near step {first} (steps go to {int(steps[-1])}); reduce eta0 below "
+            f"{limit:.4g} or the number of steps.")
+    factors = (1.0 - eta0 * eigenvalues)[None, :] ** steps[:, None]
     return -(factors * coords[None, :]) @ eigenvectors.T
 
 
@@ -99,3 +124,60 @@ def stability_limit(kernel: np.ndarray) -> float:
     if top <= 0:
         raise ValueError(f"kernel must have a positive eigenvalue; got largest {top:g}")
     return 2.0 / top
+
+
+def euler_ratio_interval(kernel: np.ndarray, y: np.ndarray, flow_time: float,
+                         step: float) -> tuple[float, float]:
+    """Interval that must hold the ratio of GD-flow distances when the step halves.
+
+    Let ``E(h) = ||r_GD(h) - r_flow||`` at flow time ``s = flow_time`` (GD with step
+    ``h`` run for ``s / h`` steps, eq. (pre-lin-closed-form), against gradient flow).
+    Eq. (pre-gd-vs-flow) gives the first-order term ``F_j(h) = -(h lambda_j^2 s / 2)
+    exp(-lambda_j s)`` per eigen-direction, exactly linear in ``h``, so the law is
+    ``E(2h) / E(h) = 2``.  Per direction the exact difference is ``a_j F_j`` with
+    ``1 - x_j (1 + delta_j) / 2 <= a_j <= 1 + delta_j``, where ``u = lambda h``,
+    ``x_j = s lambda_j^2 h / 2`` and ``delta_j = 2u / (3 (1 - u))`` bound the
+    higher-order terms of ``log(1 - u)`` and of ``1 - exp(-x)``.  Hence
+    ``2 ||lo(2h) w|| / ||hi(h) w|| <= E(2h) / E(h) <= 2 ||hi(2h) w|| / ||lo(h) w||``
+    with ``w_j = F_j(h) (v_j . y)``: rigorous for every kernel, no tolerance chosen.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (P, P)
+        Initial tangent kernel.
+    y : ndarray, shape (P,)
+        Targets.
+    flow_time : float
+        Flow time ``s`` (> 0).
+    step : float
+        The smaller step ``h``; ``2 h lambda_max(K0/P)`` must be below 1.
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper end of the interval for ``E(2h) / E(h)``.
+    """
+    kernel = _check_kernel(kernel)
+    y = check_array("y", y, shape=(len(kernel),))
+    s = check_float("flow_time", flow_time, minimum=0.0, min_inclusive=False)
+    h = check_float("step", step, minimum=0.0, min_inclusive=False)
+    eigenvalues, _, coords = _kernel_modes(kernel, y)
+    lam = np.maximum(eigenvalues, 0.0)
+    if 2 * h * lam[-1] >= 1:
+        raise ValueError(f"step must satisfy 2 step lambda_max(K0/P) < 1; got step = "
+                         f"{h:g}, lambda_max = {lam[-1]:.4g}")
+
+    def ends(step_size):
+        u = lam * step_size
+        delta = 2 * u / (3 * (1 - u))
+        x = s * lam**2 * step_size / 2
+        return np.maximum(1 - x * (1 + delta) / 2, 0.0), 1 + delta
+
+    weights = (h * lam**2 * s / 2) * np.exp(-lam * s) * coords
+    lo_big, hi_big = ends(2 * h)
+    lo_small, hi_small = ends(h)
+    lower = 2 * np.linalg.norm(lo_big * weights) / np.linalg.norm(hi_small * weights)
+    denominator = np.linalg.norm(lo_small * weights)
+    upper = (2 * np.linalg.norm(hi_big * weights) / denominator if denominator > 0
+             else np.inf)
+    return float(lower), float(upper)

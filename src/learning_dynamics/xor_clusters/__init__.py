@@ -16,6 +16,7 @@ from .data import (
     XORConfig,
     XORData,
     direct_memory_bytes,
+    gram_memory_bytes,
     make_xor_data,
 )
 from .diagnostics import XORRun, diagnostics
@@ -70,6 +71,7 @@ __all__ = [
     "explorer",
     "explorer_figure",
     "gram_from_data",
+    "gram_memory_bytes",
     "init_first_layer",
     "linear_classifier_accuracy",
     "make_rng",

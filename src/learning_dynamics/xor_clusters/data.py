@@ -17,13 +17,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..seeding import make_rng
-from ..validation import check_array, check_float, check_int, check_probability
+from ..validation import (
+    check_array,
+    check_float,
+    check_int,
+    check_memory,
+    check_probability,
+)
 
 __all__ = [
     "XORConfig",
     "XORData",
     "make_xor_data",
     "direct_memory_bytes",
+    "gram_memory_bytes",
     "MAX_P",
     "MAX_DIRECT_BYTES",
 ]
@@ -60,6 +67,11 @@ class XORConfig:
         Per-coordinate standard deviation ``omega`` of the first-layer init (> 0).
     n_test : int
         Fresh test points, 4 to 100000 (stratified: ``n_test/4`` per cluster).
+
+    The sizes are also bounded together: the Gram engine's arrays,
+    :func:`gram_memory_bytes`, must fit in ``validation.MEMORY_LIMIT_BYTES``
+    (4 GiB), e.g. ``n_test`` up to about 11 000 at ``n = m = 5000`` and up to
+    100 000 for ``n + m <= 1700``.
     """
 
     n: int = 100
@@ -84,6 +96,8 @@ class XORConfig:
         check_float("init_std", self.init_std, minimum=0.0, min_inclusive=False,
                     maximum=1e3)
         check_int("n_test", self.n_test, minimum=4, maximum=100_000)
+        check_memory("n_test", self.n_test, gram_memory_bytes(self),
+                     what=f"Gram-engine arrays with n + m = {self.n + self.m}")
 
     @property
     def mu_norm_sq(self) -> float:
@@ -98,6 +112,16 @@ class XORConfig:
     def replace(self, **changes) -> XORConfig:
         """A copy with some fields changed (validated again)."""
         return XORConfig(**{**self.__dict__, **changes})
+
+
+def gram_memory_bytes(config: XORConfig) -> int:
+    """Bytes :func:`~learning_dynamics.xor_clusters.sample_gram` allocates (float64).
+
+    The Bartlett factor and the Gram blocks, ``2 (n + m)^2``, and the test
+    coordinates and inner products, ``3 n_test (n + m)``.
+    """
+    width = config.n + config.m
+    return 8 * (2 * width * width + 3 * config.n_test * width)
 
 
 def direct_memory_bytes(config: XORConfig) -> int:

@@ -22,8 +22,10 @@ from ..validation import (
     check_choice,
     check_finite_loss,
     check_float,
+    check_memory,
     check_seed,
     check_times,
+    check_work,
 )
 from .data import XORConfig, XORData, check_direct_affordable, make_xor_data
 from .diagnostics import XORRun, diagnostics
@@ -146,6 +148,24 @@ def _direct_core(data: XORData, W0: np.ndarray, eta: float, steps: np.ndarray
     return Trajectory(steps, *(np.stack(v) for v in zip(*records, strict=True)), loss)
 
 
+def _check_cost(n: int, m: int, n_test: int, steps: np.ndarray, n_seeds: int = 1,
+                p: int | None = None) -> None:
+    """Refuse, before any work, runs whose checkpoints or steps cost too much.
+
+    Work: ``2 m n^2`` per step (``2 m n p`` twice with the explicit engine) and
+    ``2 m n (n + n_test)`` per checkpoint; memory: the recorded pre-activations
+    and coefficients, ``8 (2 n m + n_test m + 3 m)`` bytes per checkpoint.
+    """
+    last, kept = int(steps[-1]), steps.size
+    per_step = 2.0 * m * n * n if p is None else 4.0 * m * n * p
+    work = n_seeds * (last * per_step + kept * 2.0 * m * n * (n + n_test))
+    check_work("steps", last, work,
+               what=f"{n_seeds} seed(s), n = {n}, m = {m}, n_test = {n_test}")
+    check_memory("steps", last, 8.0 * kept * (2 * n * m + n_test * m + 3 * m)
+                 + 8.0 * (last + 1),
+                 what=f"{kept} checkpoints of n = {n}, m = {m}, n_test = {n_test}")
+
+
 def train_gram(gram: XORGram, *, eta: float, steps) -> Trajectory:
     """Full-batch GD in coefficient space ``W = W(0) + C X``, eq. (xor-gram).
 
@@ -157,6 +177,7 @@ def train_gram(gram: XORGram, *, eta: float, steps) -> Trajectory:
         raise TypeError(f"gram must be an XORGram; got {type(gram).__name__}")
     eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
     steps = check_times("steps", steps, maximum=MAX_STEPS)
+    _check_cost(*gram.pre_init.shape, gram.test_gram.shape[0], steps)
     return _gram_core(gram, eta, steps)
 
 
@@ -170,6 +191,8 @@ def train_direct(data: XORData, W0, *, eta: float, steps) -> Trajectory:
             f"W0 must have an even number of rows (neurons); got {W0.shape[0]}")
     eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
     steps = check_times("steps", steps, maximum=MAX_STEPS)
+    _check_cost(data.X.shape[0], W0.shape[0], data.X_test.shape[0], steps,
+                p=data.X.shape[1])
     return _direct_core(data, W0, eta, steps)
 
 
@@ -212,6 +235,8 @@ def run_xor(config: XORConfig, seeds, steps, *, engine: str = "gram") -> XORRun:
     seeds = _check_seeds(seeds)
     steps = check_times("steps", steps, maximum=MAX_STEPS)
     engine = check_choice("engine", engine, ("gram", "direct"))
+    _check_cost(config.n, config.m, config.n_test, steps, seeds.size,
+                p=config.p if engine == "direct" else None)
     rows, flip_rates = [], []
     with single_threaded():  # many small products: one thread is faster and fair
         for seed in progress(seeds.tolist(), desc="seeds"):
