@@ -1073,3 +1073,36 @@ def test_goldilocks_edges_lie_between_d_and_d_squared(seed):
     assert np.isnan(ratios[80])
     assert ratios[120] > 3 or np.isnan(ratios[120])
     assert ratios[500] < 1.5 and ratios[700] < 1.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(1000, 1012))
+def test_figure1_alpha_sweep_windows_hold_on_fresh_seeds(seed):
+    # the chapter's regression windows for the Figure-1 sweep (d = 100, P = 550,
+    # eps = 0.02), rerun on fresh data and network seeds with the chapter's budgets
+    # (20 t_feat); the chapter quotes their spread over 27 such seeds
+    alphas = np.array([1 / 512, 1 / 128, 1 / 32, 1 / 8, 1 / 2, 1])
+    data = lr.make_teacher_data(100, 550, seed=seed)
+    net = lr.make_network(100, 500, 0.02, seed=seed)
+    beta_sq = float(data.beta @ data.beta)
+    t_feat = lr.feature_learning_time(alphas, 100, 0.02, beta_sq=beta_sq)
+    h = lr.train_recursion(
+        data, net, alphas, np.maximum(3e3, 20 * t_feat),
+        eta0_max=0.9 * lr.stability_limit(data, net), stop_below=0.1,
+    )
+    t_tr = lr.crossing_time(h.t, h.train / h.train0, 0.1)
+    t_te = lr.crossing_time(h.t, h.test / h.test0, 0.1)
+    R = t_te / t_tr
+    assert np.all(np.isfinite(R)) and np.all(np.diff(R[2:]) > 0)
+    assert R[:2].min() > 1.5
+    k = np.searchsorted(h.t, t_tr[5])
+    q = h.teacher[5, k]
+    bound = t_tr[5] / lr.feature_learning_time(
+        1.0, 100, 0.02, beta_sq=beta_sq, fraction=q
+    )[0]
+    assert bound >= 0.9 and q < 0.5
+    end = np.flatnonzero(np.isfinite(h.test[5]))[-1]
+    fall_q = (1 - q) ** 2 - (1 - h.teacher[5, end]) ** 2
+    fall_rest = h.spurious[5, k] ** 2 - h.spurious[5, end] ** 2
+    assert fall_q / (fall_q + fall_rest) > 0.5
+    assert h.steps <= h.step_bound
