@@ -1080,7 +1080,7 @@ def test_goldilocks_edges_lie_between_d_and_d_squared(seed):
 def test_figure1_alpha_sweep_windows_hold_on_fresh_seeds(seed):
     # the chapter's regression windows for the Figure-1 sweep (d = 100, P = 550,
     # eps = 0.02), rerun on fresh data and network seeds with the chapter's budgets
-    # (20 t_feat); the chapter quotes their spread over 27 such seeds
+    # (20 t_feat); the chapter quotes their spread over 62 such seeds (1000-1061)
     alphas = np.array([1 / 512, 1 / 128, 1 / 32, 1 / 8, 1 / 2, 1])
     data = lr.make_teacher_data(100, 550, seed=seed)
     net = lr.make_network(100, 500, 0.02, seed=seed)
