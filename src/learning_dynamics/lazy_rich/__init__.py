@@ -57,6 +57,7 @@ from .schedule import ALPHA_MAX, ALPHA_MIN, MAX_STEPS, count_steps, time_grid
 from .theory import (
     LossTerms,
     chance_linear_power,
+    expected_chance_linear_power,
     feature_learning_time,
     initial_kernel,
     kernel_regression_loss,
@@ -78,6 +79,7 @@ __all__ = [
     "network_output",
     "LossTerms",
     "chance_linear_power",
+    "expected_chance_linear_power",
     "feature_learning_time",
     "initial_kernel",
     "kernel_regression_loss",

@@ -102,15 +102,17 @@ def plot_decomposition(
     chance_linear: float | None = None,
     axes=None,
 ):
-    """Loss terms of eq. (lr-pop-loss), alignment and weight norm against time.
+    """Loss terms of eq. (lr-pop-loss), alignment, weight norm, and ``M - M0``.
 
     ``chance_linear``: the predicted peak of the linear term, eq. (lr-chance-linear),
-    drawn dashed; ``lazy_run``: a lazier run drawn in grey for comparison.
+    drawn dashed; ``lazy_run``: a lazier run drawn in grey for comparison.  The
+    fourth panel splits ``alpha eps (M - M0)`` into the learned fraction ``q`` of
+    the teacher direction and the size of the rest (``History.teacher``,
+    ``History.spurious``); the optimum ``q = 1`` is drawn dashed.
     """
     if axes is None:
-        fig, axes = new_figure(2, 2, width=6.8, height=5.8)
+        _, axes = new_figure(2, 2, width=6.8, height=5.8)
         axes = axes.ravel()
-        fig.delaxes(axes[3])
     t = history.t[1:]
     L0 = history.test0
     ax = axes[0]
@@ -149,6 +151,14 @@ def plot_decomposition(
     log_time_axis(axes[2], _TIME, ylabel=r"weight norm $\sqrt{\mathrm{Tr}\,M}$")
     axes[2].set_title("weight norm (no weight decay)")
     axes[2].legend(fontsize=8)
+    ax = axes[3]
+    ax.plot(t, history.teacher[run, 1:], color=PALETTE[3], label=r"teacher part $q$")
+    rest = r"rest $\|R\|_F/|\beta|^2$"
+    ax.plot(t, history.spurious[run, 1:], color=PALETTE[4], label=rest)
+    ax.axhline(1.0, **THEORY_STYLE, label="optimum $q = 1$")
+    log_time_axis(ax, _TIME, ylabel=r"share of $\beta\beta^\top$ scale")
+    ax.set_title(r"$\alpha\varepsilon(M - M_0) = q\,\beta\beta^\top + R$")
+    ax.legend(fontsize=7)
     return axes
 
 

@@ -54,8 +54,10 @@ def check_schedule(t_max, eta0, eta0_max, rel_step, max_steps):
         eta0 if eta0_max is None else check_float("eta0_max", eta0_max, minimum=eta0)
     )
     rel_step = check_float("rel_step", rel_step, minimum=0.0, maximum=1.0)
-    max_steps = check_int("max_steps", max_steps, minimum=1, maximum=MAX_STEPS)
     n = count_steps(t_max, eta0=eta0, eta0_max=eta0_max, rel_step=rel_step)
+    if max_steps is None:  # default bound: 4x the plan (back-offs), at most MAX_STEPS
+        max_steps = min(MAX_STEPS, 4 * n + 100)
+    max_steps = check_int("max_steps", max_steps, minimum=1, maximum=MAX_STEPS)
     if n > max_steps:
         raise ValueError(
             f"t_max = {t_max:g} needs about {n} steps with eta0 = {eta0:g}, "
@@ -63,7 +65,7 @@ def check_schedule(t_max, eta0, eta0_max, rel_step, max_steps):
             f"max_steps = {max_steps} (at most MAX_STEPS = {MAX_STEPS}): "
             "lower t_max or raise eta0_max / rel_step"
         )
-    return t_max, eta0, eta0_max, rel_step, n
+    return t_max, eta0, eta0_max, rel_step, n, max_steps
 
 
 def next_step(t, t_max, eta0, eta0_max, rel_step):
@@ -86,7 +88,7 @@ def time_grid(
     ``eta0_max = eta0`` gives plain constant-step gradient descent.  Raises
     ``ValueError`` when more than ``max_steps`` steps would be needed.
     """
-    t_max, eta0, eta0_max, rel_step, _ = check_schedule(
+    t_max, eta0, eta0_max, rel_step, *_ = check_schedule(
         t_max, eta0, eta0_max, rel_step, max_steps
     )
     steps, t = [], 0.0

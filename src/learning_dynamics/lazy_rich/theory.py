@@ -33,6 +33,7 @@ __all__ = [
     "kernel_regression_loss",
     "feature_learning_time",
     "chance_linear_power",
+    "expected_chance_linear_power",
 ]
 
 
@@ -253,19 +254,53 @@ def kernel_regression_loss(data: TeacherData, net: Committee) -> float:
 
 
 def feature_learning_time(
-    alpha, d: int, eps: float, *, eta0: float = 1.0
+    alpha,
+    d: int,
+    eps: float,
+    *,
+    beta_sq: float | None = None,
+    fraction: float = 1.0,
+    eta0: float = 1.0,
 ) -> np.ndarray:
     """Heuristic time for ``M`` to learn ``beta beta^T``, eq. (lr-t-feat).
 
-    ``t_feat = (alpha d / (6 eta0 eps)) ln(1 + d / (alpha eps))`` in ``eta0 = 1``
-    units (for ``|beta|^2 = d``, ``w_bar0 = 0``, ``M0 = I``).  A growth-rate
-    argument, not a theorem: the chapter compares it with measured crossing times.
+    ``t_feat(q) = (alpha d^2 / (6 eta0 eps |beta|^2)) ln(1 + q |beta|^2 / (alpha eps))``
+    in ``eta0 = 1`` units (``w_bar0 = 0``, ``M0 = I``): the ``beta`` component of
+    ``M`` grows at the initial rate ``6 eps |beta|^2 / (alpha d^2)`` until
+    ``alpha eps (M_beta - 1) = q |beta|^2``, the fraction ``q`` (``fraction``,
+    default 1) of the teacher direction.  ``beta_sq`` is the data's ``|beta|^2``
+    (default ``d``, its expectation).  If the rate never exceeds its initial value,
+    ``t >= t_feat(q(t))``, eq. (lr-t-feat-bound).  A growth-rate argument, not a
+    theorem: the chapter compares it with measured crossing times.
     """
     alpha = positive_values("alpha", alpha)
     d = check_float("d", d, minimum=0.0, min_inclusive=False)
     eps = check_float("eps", eps, minimum=0.0, min_inclusive=False)
     eta0 = check_float("eta0", eta0, minimum=0.0, min_inclusive=False)
-    return alpha * d / (6.0 * eta0 * eps) * np.log1p(d / (alpha * eps))
+    beta_sq = (
+        d
+        if beta_sq is None
+        else check_float("beta_sq", beta_sq, minimum=0.0, min_inclusive=False)
+    )
+    fraction = check_float("fraction", fraction, minimum=0.0, maximum=1.0)
+    rate_ = 6.0 * eta0 * eps * beta_sq / (alpha * d**2)
+    return np.log1p(fraction * beta_sq / (alpha * eps)) / rate_
+
+
+def expected_chance_linear_power(d: int, P: int) -> tuple[float, float]:
+    """Expectation of ``L_lin / L0``, eq. (lr-chance-linear-mean), in two parts.
+
+    Returns ``(orthogonal, along_beta)``: the exact expectation of the power of the
+    ``d - 1`` least-squares coefficients orthogonal to ``beta``,
+    ``(d - 1) P / ((P + 4)(P - d - 1))``, and the leading order in ``1/P`` of the
+    coefficient along ``beta``, ``(5 + (d - 1)/(P - d + 1)) / P``.  Needs
+    ``P > d + 1`` (the inverse-Wishart mean).
+    """
+    d = check_float("d", d, minimum=2.0)
+    P = check_float("P", P, minimum=d + 1.0, min_inclusive=False)
+    orthogonal = (d - 1.0) * P / ((P + 4.0) * (P - d - 1.0))
+    along_beta = (5.0 + (d - 1.0) / (P - d + 1.0)) / P
+    return float(orthogonal), float(along_beta)
 
 
 def chance_linear_power(data: TeacherData) -> float:
@@ -275,8 +310,8 @@ def chance_linear_power(data: TeacherData) -> float:
     inputs finds a spurious ``b`` (the target has no linear part in the population);
     its population power ``|b|^2 / d``, eq. (lr-chance-linear), is what a fit that
     matches the training set through the fast linear modes adds to the test loss.
-    For Gaussian inputs its expectation is about ``(d + 4) / (P - d)`` times
-    ``E[y^2] = L0`` (the ``+4`` from the teacher direction, where ``y`` is largest).
+    Its expectation over Gaussian inputs is :func:`expected_chance_linear_power`
+    times ``E[y^2] = L0``, eq. (lr-chance-linear-mean).
     """
     if not isinstance(data, TeacherData):
         raise TypeError(f"data must be a TeacherData; got {type(data).__name__}")

@@ -29,7 +29,6 @@ from .data import Committee, TeacherData, check_pair, positive_values
 from .schedule import (
     ALPHA_MAX,
     ALPHA_MIN,
-    MAX_STEPS,
     check_schedule,
     check_stable_start,
     next_step,
@@ -38,10 +37,13 @@ from .theory import terms_from_coefficients
 
 __all__ = ["History", "train_recursion"]
 
-#: Memory allowed for the recorded history (7 float64 arrays of shape (runs, steps)).
+#: Memory allowed for the recorded history (9 float64 arrays of shape (runs, steps)).
 RECORD_BYTES_MAX = 1_000_000_000
-#: Halvings of the step cap allowed before a run is declared divergent.
+#: Successive halvings of the step allowed before a run is declared divergent.
 MAX_BACKOFFS = 30
+#: After a back-off the step cap regrows by this factor per accepted step (up to
+#: ``eta0_max``), so that one unstable moment does not slow the rest of the run.
+CAP_RECOVERY = 1.01
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ class History:
         ``cos(M - M0, beta beta^T)`` (Frobenius), 0 at ``t = 0``.
     weight_norm : ndarray, shape (B, T)
         ``sqrt(mean_i |w_i|^2) = sqrt(Tr M)``.
+    teacher, spurious : ndarray, shape (B, T)
+        Decomposition of ``alpha eps (M - M0) = q beta beta^T + R`` with
+        ``R`` Frobenius-orthogonal to ``beta beta^T``: ``teacher = q`` (the fraction
+        of the teacher direction learned, 1 at the optimum) and
+        ``spurious = ||R||_F / |beta|^2``.  The misalignment term of eq.
+        (lr-pop-loss) is exactly ``|beta|^4 ((1 - q)^2 + spurious^2) / (2 d^2)``.
     alpha, eps : ndarray, shape (B,)
         Settings of each run.
     train0, test0 : float
@@ -69,6 +77,10 @@ class History:
         Final statistics (B, d) and (B, d, d) when ``keep_state=True``.
     backoffs : int
         How many times the step cap was halved because the training loss rose.
+    steps : int
+        Gradient steps taken (the schedule's plan plus the back-offs' extra steps).
+    step_bound : int
+        The bound on ``steps`` this call ran under (``max_steps``).
     """
 
     t: np.ndarray
@@ -79,6 +91,8 @@ class History:
     linear: np.ndarray
     alignment: np.ndarray
     weight_norm: np.ndarray
+    teacher: np.ndarray
+    spurious: np.ndarray
     alpha: np.ndarray
     eps: np.ndarray
     train0: float
@@ -86,6 +100,8 @@ class History:
     w_bar: np.ndarray | None = None
     M: np.ndarray | None = None
     backoffs: int = 0
+    steps: int = 0
+    step_bound: int = 0
 
 
 _RECORDED = (
@@ -96,6 +112,8 @@ _RECORDED = (
     "linear",
     "alignment",
     "weight_norm",
+    "teacher",
+    "spurious",
 )
 
 
@@ -127,6 +145,8 @@ def _observe(runs: _Runs, active, dw_bar, dM):
     dM_norm = np.sqrt(np.einsum("bij,bij->b", dM, dM))
     overlap = np.einsum("i,bij,j->b", beta, dM, beta) / float(beta @ beta)
     alignment = np.where(dM_norm > 0, overlap / np.maximum(dM_norm, 1e-300), 0.0)
+    beta_sq = float(beta @ beta)
+    rest_sq = np.maximum(dM_norm**2 - overlap**2, 0.0)  # ||dM - overlap b b^T||^2
     weight_norm = np.sqrt(float(np.trace(runs.net.M0)) + np.trace(dM, axis1=1, axis2=2))
     values = {
         "train": np.mean(residual * residual, axis=1),
@@ -136,6 +156,8 @@ def _observe(runs: _Runs, active, dw_bar, dM):
         "linear": terms.linear,
         "alignment": alignment,
         "weight_norm": weight_norm,
+        "teacher": alpha_eps * overlap / beta_sq,
+        "spurious": alpha_eps * np.sqrt(rest_sq) / beta_sq,
     }
     return residual, values
 
@@ -196,7 +218,7 @@ def _check_runs(data, net, alpha, t_max, eps):
 def _prepare(data, net, alpha, t_max, eps, eta0, eta0_max, rel_step, max_steps):
     """Validate runs and schedule, bound steps and memory; zero initial state."""
     alpha, eps, t_max = _check_runs(data, net, alpha, t_max, eps)
-    t_end, eta0, eta0_max, rel_step, n = check_schedule(
+    t_end, eta0, eta0_max, rel_step, n, max_steps = check_schedule(
         float(t_max.max()), eta0, eta0_max, rel_step, max_steps
     )
     check_stable_start(data, net, eta0)
@@ -224,7 +246,7 @@ def train_recursion(
     rel_step: float = 0.02,
     stop_below: float | None = None,
     keep_state: bool = False,
-    max_steps: int = MAX_STEPS,
+    max_steps: int | None = None,
 ) -> History:
     """Train the centred committee machine by the exact recursion, eq. (lr-recursion).
 
@@ -237,8 +259,9 @@ def train_recursion(
     below the stability limit at initialisation (else ``ValueError``), and whenever
     the training loss of a run rises over a step (the kernel grew during feature
     learning, so the step became unstable) the step is undone and the cap halved
-    (``History.backoffs`` counts this).  ``DivergenceError`` (naming ``eta0_max``)
-    if that does not help.
+    (``History.backoffs`` counts this); the cap then regrows by ``CAP_RECOVERY``
+    per accepted step.  ``DivergenceError`` (naming ``eta0_max``) after
+    ``MAX_BACKOFFS`` successive halvings, and when the steps pass ``max_steps``.
 
     Parameters
     ----------
@@ -256,9 +279,12 @@ def train_recursion(
         Stop a run once train and test are both below ``stop_below`` times ``L0``.
     keep_state : bool
         Return the final ``w_bar`` and ``M``.
-    max_steps : int
-        Largest number of steps (at most ``MAX_STEPS``); ``ValueError`` beforehand
-        when the schedule would need more, or when the history would exceed 1 GB.
+    max_steps : int, optional
+        Largest number of steps (at most ``MAX_STEPS``).  Default: four times the
+        steps the schedule plans (``count_steps``) plus 100, so that back-offs can
+        at most quadruple the work; past it the run stops with ``DivergenceError``
+        naming ``eta0_max`` and ``max_steps``.  ``ValueError`` beforehand when the
+        schedule itself needs more, or when the history would exceed 1 GB.
     """
     runs, schedule = _prepare(
         data, net, alpha, t_max, eps, eta0, eta0_max, rel_step, max_steps
@@ -312,6 +338,7 @@ def _safe_step(
     """One step; undo it and halve the step cap while the training loss rises."""
     t_end, eta0, eta0_max, rel_step, _ = schedule
     floor = 1e-12 * runs.data.train_loss0
+    halvings = 0
     while True:
         h = next_step(t, t_end, eta0, min(eta0_max, control["cap"]), rel_step)
         new_w, new_M = _recursion_step(
@@ -320,11 +347,12 @@ def _safe_step(
         new = _state(runs, state.active, new_w, new_M)
         train, before = new.values["train"], state.values["train"]
         if np.all(np.isfinite(train) & (train <= before * (1 + 1e-6) + floor)):
+            control["cap"] = min(eta0_max, control["cap"] * CAP_RECOVERY)
             return new, h
         control["backoffs"] += 1
+        halvings += 1
         control["cap"] = h / 2
-        needed = control["steps"] + (t_end - t) / control["cap"]
-        if control["backoffs"] > MAX_BACKOFFS or needed > schedule[4]:
+        if halvings > MAX_BACKOFFS:
             check_finite_loss(
                 float(np.sum(train)),
                 control["steps"],
@@ -332,9 +360,9 @@ def _safe_step(
                 hint="the stability limit grows during feature learning",
             )
             raise DivergenceError(
-                f"the training loss keeps rising after {control['backoffs']} halvings "
-                f"of the step (now {h:.3g}; reaching t_max would take {needed:.3g} "
-                f"steps): reduce eta0_max = {eta0_max:g} or eta0 = {eta0:g}"
+                f"the training loss keeps rising after {halvings} successive halvings "
+                f"of the step (now {h:.3g}): reduce eta0_max = {eta0_max:g} or "
+                f"eta0 = {eta0:g}"
             )
 
 
@@ -360,9 +388,11 @@ def _run(runs: _Runs, schedule, stop_below, keep_state) -> History:
             break
         if len(rows) > max_steps:
             raise DivergenceError(
-                f"{max_steps} steps were not enough to reach t_max = {t_end:g} after "
-                f"{control['backoffs']} halvings of the step: reduce eta0_max = "
-                f"{eta0_max:g} or raise max_steps"
+                f"the step bound max_steps = {max_steps} was passed at t = {t:.4g} "
+                f"of t_max = {t_end:g} after {control['backoffs']} back-offs (each "
+                f"halved the step cap, now {control['cap']:.3g}): start from a "
+                f"smaller eta0_max = {eta0_max:g} (the stability limit grows during "
+                "feature learning) or raise max_steps"
             )
         if np.any(done):
             state = _retire(runs, state, ~done)
@@ -381,5 +411,7 @@ def _run(runs: _Runs, schedule, stop_below, keep_state) -> History:
         w_bar=(w0 + runs.dw_bar) if keep_state else None,
         M=(M0 + runs.dM) if keep_state else None,
         backoffs=control["backoffs"],
+        steps=len(rows) - 1,
+        step_bound=max_steps,
         **out,
     )
