@@ -60,6 +60,7 @@ from .train import (
     gd_naive,
     gd_torch,
     readout_errors,
+    ridge_errors,
     spectrum,
     split_error,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "plot_random_features",
     "plot_spectra",
     "readout_errors",
+    "ridge_errors",
     "ridge_test_error_mp",
     "spectrum",
     "split_error",

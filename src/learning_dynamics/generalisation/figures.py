@@ -47,8 +47,8 @@ def plot_spectra(eigenvalues: dict, d: int):
         zero = np.mean(lam <= 1e-9)
         ax.set_title(f"$\\alpha = {alpha:g}$: zero mass {zero:.2f}")
         ax.set_xlabel("eigenvalue $\\lambda$ of $XX^\\top$")
+        ax.set_ylabel("density")
         ax.set_ylim(0, 1.2 * max(1.0, np.max(mp_density(grid[grid > 0.05], alpha))))
-    np.atleast_1d(axes)[0].set_ylabel("density")
     np.atleast_1d(axes)[0].legend()
     return fig
 
@@ -78,7 +78,7 @@ def plot_learning_curves(t, curves: dict, theory: dict):
         ax.set_yscale("log")
         ax.set_title(f"$\\alpha = {alpha:g}$" + (" (medians)" if alpha == 1 else ""))
         ax.set_xlabel(TIME)
-    axes[0].set_ylabel("error / $\\sigma_w^2$")
+        ax.set_ylabel("error / $\\sigma_w^2$")
     axes[0].plot([], [], **THEORY_STYLE, label="theory (MP)")
     axes[0].legend(fontsize=7.5)
     return fig

@@ -38,8 +38,10 @@ __all__ = [
     "training_error_mp",
 ]
 
-ZERO_EIGENVALUE = 1e-9
-"""Eigenvalues of ``X X^T`` below this count as zero (round-off is ~1e-14)."""
+ZERO_EIGENVALUE = 0.0
+"""Eigenvalues at or below this are zero modes. :func:`~.train.spectrum` sets the
+``d - P`` structural zeros of ``X X^T`` exactly to 0 (a rank count, not a threshold:
+at ``alpha = 1`` a true smallest eigenvalue can be below 1e-9)."""
 
 ALPHA_ONE_PREFACTOR = 4.0 * (1.0 - 1.0 / math.sqrt(2.0)) / math.sqrt(math.pi)
 """``c`` of eq. (gen-growth): ``E_g ~ c sigma_eps^2 sqrt(t)`` at alpha = 1."""

@@ -22,6 +22,7 @@ __all__ = [
     "gd_naive",
     "gd_torch",
     "readout_errors",
+    "ridge_errors",
     "spectrum",
     "split_error",
 ]
@@ -76,12 +77,19 @@ def _check_task(task) -> LinearTask:
 
 
 def spectrum(task: LinearTask) -> Spectrum:
-    """Eigen-decomposition of ``X X^T`` for every seed (eq. (gen-modes))."""
+    """Eigen-decomposition of ``X X^T`` for every seed (eq. (gen-modes)).
+
+    The ``d - P`` smallest eigenvalues (``P < d``) are set to exactly 0: Gaussian
+    inputs have rank ``min(d, P)`` with probability one, and a threshold would
+    misclassify the genuinely tiny smallest eigenvalue that occurs near ``P = d``.
+    """
     task = _check_task(task)
     check_memory("task", (task.seeds, task.d), 8.0 * 3 * task.seeds * task.d**2)
     C = task.X @ np.swapaxes(task.X, 1, 2)
     lam, V = np.linalg.eigh(C)
-    return Spectrum(np.maximum(lam, 0.0), V)
+    lam = np.maximum(lam, 0.0)
+    lam[:, : max(0, task.d - task.P)] = 0.0  # rank min(d, P): structural zeros
+    return Spectrum(lam, V)
 
 
 def _errors(task: LinearTask, w: np.ndarray):
@@ -290,8 +298,8 @@ def readout_errors(task: RandomFeaturesTask, widths, t) -> ReadoutRun:
             cov = task.feature_cov[s, :n, :n] * scale**2
             c = task.feature_target[s, :n] * scale
             U, sv, Vt = np.linalg.svd(phi, full_matrices=False)
-            keep = sv**2 > 1e-10 * sv[0] ** 2
-            U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
+            r = min(int(n), P)  # rank of the features, with probability one
+            U, sv, Vt = U[:, :r], sv[:r], Vt[:r]
             lam = sv**2
             smallest[s, j] = lam.min()
             D = decay(lam, t)
@@ -311,3 +319,20 @@ def readout_errors(task: RandomFeaturesTask, widths, t) -> ReadoutRun:
             noise_part[s, j] = task.noise2[s] * Ucov @ gain**2
             pred[s, j] = error(a_clean) + noise_part[s, j]
     return ReadoutRun(widths, t, test, pred, noise_part, smallest)
+
+
+def ridge_errors(task: LinearTask, gamma: float) -> np.ndarray:
+    """Test error of ridge regression ``w = y X^T (X X^T + gamma I)^-1`` per seed, the
+    minimiser of the summed loss plus ``(gamma/2)||w||^2`` (eq. (gen-ridge)).
+
+    Returns
+    -------
+    ndarray, shape (seeds,)
+    """
+    task = _check_task(task)
+    gamma = check_float("gamma", gamma, minimum=0.0, min_inclusive=False, maximum=1e6)
+    check_memory("task", (task.seeds, task.d), 8.0 * 2 * task.seeds * task.d**2)
+    C = task.X @ np.swapaxes(task.X, 1, 2) + gamma * np.eye(task.d)
+    b = np.einsum("sdp,sp->sd", task.X, task.y)[..., None]
+    w = np.linalg.solve(C, b)[..., 0]
+    return np.sum((w - task.w_teacher) ** 2, axis=-1) / task.d + task.noise2
