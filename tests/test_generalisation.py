@@ -212,3 +212,15 @@ def test_exact_engine_runs_a_million_steps_at_the_cost_of_one():
     assert np.isfinite(run.test_error).all()
     limit = gen.gd_exact(task, [np.inf], eta=0.1).test_error
     np.testing.assert_allclose(run.test_error, limit, rtol=1e-10)
+
+
+def test_paired_tasks_share_inputs_and_rescale_only_what_they_should():
+    task = gen.make_task(20, 30, 4.0, seeds=2, seed=24)
+    noisier = gen.with_snr(task, 0.5)
+    assert noisier.X is task.X and noisier.noise2 == 2.0
+    np.testing.assert_allclose(noisier.noise, task.noise * np.sqrt(8.0))
+    np.testing.assert_allclose(noisier.y - noisier.noise, task.y - task.noise)
+    init = gen.redraw_init(task, 0.5, seed=25)
+    assert init.X is task.X and init.sigma0_2 == 0.25 and np.any(init.w0 != 0)
+    with pytest.raises(ValueError, match="noise-free"):
+        gen.with_snr(gen.make_task(5, 5, np.inf, seed=26), 1.0)

@@ -19,6 +19,8 @@ from .data import (
     make_random_features_task,
     make_task,
     noise_variance,
+    redraw_init,
+    with_snr,
 )
 from .figures import (
     explorer,
@@ -103,6 +105,7 @@ __all__ = [
     "plot_random_features",
     "plot_spectra",
     "readout_errors",
+    "redraw_init",
     "ridge_errors",
     "ridge_test_error_mp",
     "spectrum",
@@ -111,4 +114,5 @@ __all__ = [
     "test_error_mp",
     "training_error_modes",
     "training_error_mp",
+    "with_snr",
 ]

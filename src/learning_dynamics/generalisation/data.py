@@ -8,7 +8,7 @@ The book's notation: ``d`` input dimension, ``P`` samples, load ``alpha = P / d`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -133,6 +133,29 @@ def make_task(d: int, P: int, snr: float, *, sigma0: float = 0.0, seeds: int = 1
     w0 = sigma0 * rng.standard_normal((seeds, d))
     y = np.einsum("sd,sdp->sp", w_teacher, X) + noise
     return LinearTask(X, y, w_teacher, w0, noise, sigma_w**2, noise2, sigma0**2)
+
+
+def with_snr(task: LinearTask, snr: float) -> LinearTask:
+    """The same draws (inputs, teacher, initial weights, noise direction) at another
+    signal-to-noise ratio: the noise is rescaled, ``X`` is shared, not copied
+    (eq. (gen-setup))."""
+    if not isinstance(task, LinearTask):
+        raise TypeError(f"task must be a LinearTask; got {type(task).__name__}")
+    noise2 = noise_variance(snr, task.sigma_w2)
+    if task.noise2 == 0.0:
+        raise ValueError("task has noise-free labels: there is no noise to rescale")
+    noise = task.noise * math.sqrt(noise2 / task.noise2)
+    return replace(task, y=task.y - task.noise + noise, noise=noise, noise2=noise2)
+
+
+def redraw_init(task: LinearTask, sigma0: float, *, seed: int) -> LinearTask:
+    """The same inputs, teacher and noise with fresh initial weights of standard
+    deviation ``sigma0`` (paired runs; ``X`` is shared, not copied)."""
+    if not isinstance(task, LinearTask):
+        raise TypeError(f"task must be a LinearTask; got {type(task).__name__}")
+    sigma0 = check_float("sigma0", sigma0, minimum=0.0, maximum=100.0)
+    w0 = sigma0 * make_rng(check_seed("seed", seed)).standard_normal(task.w0.shape)
+    return replace(task, w0=w0, sigma0_2=sigma0**2)
 
 
 @dataclass(frozen=True)
