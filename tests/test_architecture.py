@@ -42,7 +42,7 @@ def _lint_imports(cwd: Path, src: Path) -> subprocess.CompletedProcess:
 
 def test_every_chapter_subpackage_has_the_four_roles():
     expected = {"linearisation", "deep_linear", "lazy_rich", "xor_clusters",
-                "teacher_student"}
+                "teacher_student", "generalisation"}
     assert expected <= set(CHAPTER_PACKAGES), sorted(expected - set(CHAPTER_PACKAGES))
 
 

@@ -1,0 +1,226 @@
+"""Chapter 6: generalisation dynamics (exact engine, closed forms, validation)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from learning_dynamics import generalisation as gen
+from learning_dynamics.statistics import ASSERT_Z, quantile_interval
+
+
+def _z(samples, value):
+    samples = np.asarray(samples, dtype=float)
+    return abs(samples.mean() - value) / (samples.std(ddof=1) / math.sqrt(samples.size))
+
+
+# ----------------------------------------------------------------- engines
+@pytest.mark.parametrize("d, P, sigma0", [(40, 20, 0.7), (30, 60, 0.0), (25, 25, 0.3)])
+def test_exact_engine_matches_the_explicit_loop_and_pytorch(d, P, sigma0):
+    task = gen.make_task(d, P, 3.0, sigma0=sigma0, seeds=3, seed=11)
+    steps = np.array([0, 1, 7, 60, 400])
+    naive = gen.gd_naive(task, steps, eta=0.05)
+    torch_run = gen.gd_torch(task, steps, eta=0.05)
+    exact = gen.gd_exact(task, steps * 0.05, eta=0.05, return_weights=True)
+    np.testing.assert_allclose(exact.weights, naive.weights, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(torch_run.weights, naive.weights, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(exact.train_error, naive.train_error, rtol=1e-8)
+
+
+def test_flow_is_the_small_step_limit_of_gradient_descent():
+    task = gen.make_task(30, 45, 2.0, seeds=2, seed=12)
+    flow = gen.gd_exact(task, [2.0], eta=None).test_error
+    gaps = [np.abs(gen.gd_exact(task, [2.0], eta=eta).test_error - flow).max()
+            for eta in (0.02, 0.01)]
+    assert 1.7 < gaps[0] / gaps[1] < 2.3  # first order in eta
+
+
+def test_converged_weights_fit_the_data_and_keep_the_null_space():
+    task = gen.make_task(40, 15, 2.0, sigma0=1.0, seeds=2, seed=13)
+    run = gen.gd_exact(task, [np.inf], eta=None, return_weights=True)
+    assert run.train_error.max() < 1e-20
+    _, _, motion = gen.split_error(task, run.weights)
+    assert motion.max() < 1e-12
+
+
+# ----------------------------------------------------------- closed forms
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 2.5])
+def test_marchenko_pastur_nodes_have_the_known_moments(alpha):
+    lam, w = gen.mp_nodes(alpha, 2048)
+    assert abs(w.sum() - min(1.0, alpha)) < 1e-10
+    assert abs(w @ lam - alpha) < 1e-10  # (1/d) tr X X^T
+    assert abs(w @ lam**2 - alpha * (1 + alpha)) < 1e-10  # (1/d) tr (X X^T)^2
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.8, 1.4, 3.0])
+def test_long_time_limits_equal_the_quadrature_at_infinite_time(alpha):
+    kw = dict(noise2=0.3, sigma0_2=0.2)
+    quad = gen.test_error_mp(alpha, [np.inf], n_nodes=8192, **kw)[0]
+    assert abs(quad / gen.long_time_test_error(alpha, **kw) - 1) < 1e-6
+    train = gen.training_error_mp(alpha, [np.inf], noise2=0.3)[0]
+    assert abs(train - gen.long_time_training_error(alpha, noise2=0.3)) < 1e-10
+
+
+@pytest.mark.parametrize("d, P", [(20, 8), (20, 45)])
+def test_finite_size_converged_error_matches_400_seeds(d, P):
+    kw = dict(sigma_w2=1.0, noise2=0.5, sigma0_2=0.25)
+    task = gen.make_task(d, P, 2.0, sigma0=0.5, seeds=2000, seed=14)
+    converged = gen.gd_exact(task, [np.inf]).test_error[:, 0]
+    assert _z(converged, gen.converged_test_error_finite(d, P, **kw)) < ASSERT_Z
+
+
+@pytest.mark.parametrize("alpha, snr", [(0.5, 4.0), (2.0, 0.5)])
+def test_marchenko_pastur_curve_matches_gradient_descent_at_d_400(alpha, snr):
+    t = np.array([0.5, 3.0, 30.0])
+    task = gen.make_task(400, int(alpha * 400), snr, seeds=30, seed=15)
+    run = gen.gd_exact(task, t, eta=0.1)
+    theory = gen.test_error_mp(alpha, t, noise2=task.noise2, eta=0.1)
+    assert max(_z(run.test_error[:, k], theory[k]) for k in range(3)) < 5.5
+
+
+def test_alpha_one_growth_prefactor_matches_the_quadrature():
+    t = np.array([1e4, 1e5])
+    quad = gen.test_error_mp(1.0, t, noise2=1.0, n_nodes=2**17)
+    # E_g = c sqrt(t) + O(1): the O(1) remainder stops changing
+    remainder = quad - gen.alpha_one_growth(t)
+    assert abs(remainder[1] - remainder[0]) < 0.02
+    assert abs(quad[1] / gen.alpha_one_growth(t)[1] - 1) < 0.003
+
+
+@pytest.mark.slow
+def test_alpha_one_growth_exponent_against_400_seeds():
+    t = np.array([10.0, 1000.0])
+    quad = gen.test_error_mp(1.0, t, noise2=1.0, eta=0.1, n_nodes=2**15)
+    predicted = math.log(quad[1] / quad[0]) / math.log(100)
+    task = gen.make_task(300, 300, 1.0, seeds=400, seed=16)
+    run = gen.gd_exact(task, t, eta=0.1)
+    slopes = np.log(run.test_error[:, 1] / run.test_error[:, 0]) / math.log(100)
+    low, high = quantile_interval(slopes, 0.5)
+    assert low - 0.01 <= predicted <= high + 0.01, (low, high, predicted)
+    assert abs(predicted - 0.5) < 0.06  # pre-asymptotic window: 0.45
+
+
+def test_every_mode_stopped_at_its_time_is_ridge_with_gamma_one_over_snr():
+    lam = np.linspace(0.05, 5.0, 50)
+    sigma_w2, noise2 = 1.3, 0.4
+    t_opt = gen.optimal_stopping_time(lam, sigma_w2=sigma_w2, noise2=noise2)
+    shrink_stop = 1 - np.exp(-lam * t_opt)
+    gamma = noise2 / sigma_w2
+    np.testing.assert_allclose(shrink_stop, lam / (lam + gamma), rtol=1e-12)
+    per_mode = gen.mode_stopping_error_mp(0.7, sigma_w2=sigma_w2, noise2=noise2)
+    ridge = gen.ridge_test_error_mp(0.7, [gamma], sigma_w2=sigma_w2, noise2=noise2)
+    assert abs(per_mode - ridge[0]) < 1e-12
+    grid = gamma * np.logspace(-1, 1, 201)
+    errors = gen.ridge_test_error_mp(0.7, grid, sigma_w2=sigma_w2, noise2=noise2)
+    assert abs(grid[np.argmin(errors)] / gamma - 1) < 0.03
+
+
+def test_per_mode_stopping_time_minimises_the_mode_error_numerically():
+    lam, s, noise2 = 0.6, 1.4, 0.5
+    t = np.linspace(0, 20, 200001)
+    f = s * np.exp(-2 * lam * t) + noise2 / lam * (1 - np.exp(-lam * t)) ** 2
+    t_opt = gen.optimal_stopping_time([lam], sigma_w2=1.0, noise2=noise2,
+                                      sigma0_2=s - 1.0)[0]
+    assert abs(t[np.argmin(f)] - t_opt) < 2e-4
+
+
+def test_ridge_closed_form_matches_ridge_solutions_over_seeds():
+    task = gen.make_task(200, 100, 2.0, seeds=60, seed=17)
+    gamma = 0.5
+    errors = gen.ridge_errors(task, gamma)
+    theory = gen.ridge_test_error_mp(0.5, [gamma], noise2=task.noise2)[0]
+    assert _z(errors, theory) < 5.5
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.5, 3.0])
+def test_one_stopping_time_is_never_better_than_the_best_ridge(alpha):
+    stop = gen.global_stopping(alpha, noise2=0.5)
+    ridge = gen.ridge_test_error_mp(alpha, [0.5], noise2=0.5)[0]
+    assert stop.error >= ridge - 1e-12
+    grid = np.logspace(-2, 3, 2000)
+    curve = gen.test_error_mp(alpha, grid, noise2=0.5)
+    assert stop.error <= curve.min() + 1e-12
+
+
+def test_frozen_subspace_keeps_the_initial_variance_over_400_seeds():
+    d, P, sigma0 = 30, 12, 0.8
+    with_init = gen.make_task(d, P, 2.0, sigma0=sigma0, seeds=400, seed=18)
+    # the same X, teacher and noise; w0 = 0 (the draws happen in the same order)
+    without = gen.make_task(d, P, 2.0, sigma0=0.0, seeds=400, seed=18)
+    np.testing.assert_array_equal(with_init.X, without.X)
+    shift = (gen.gd_exact(with_init, [np.inf]).test_error
+             - gen.gd_exact(without, [np.inf]).test_error)[:, 0]
+    assert _z(shift, (1 - P / d) * sigma0**2) < ASSERT_Z
+
+
+def test_readout_closed_form_matches_the_average_over_400_noise_draws():
+    task = gen.make_random_features_task(40, 60, seeds=1, seed=19, n_test=500)
+    widths, t = [20, 40, 60], np.array([1.0, np.inf])
+    ref = gen.readout_errors(task, widths, t)
+    draws = []
+    from learning_dynamics.seeding import make_rng
+    noise_rng = make_rng(20)
+    clean = task.y - task.noise
+    for _ in range(400):
+        eps = math.sqrt(task.noise2[0]) * noise_rng.standard_normal(task.y.shape)
+        redraw = gen.RandomFeaturesTask(task.features, clean + eps, eps,
+                                        task.feature_cov, task.feature_target,
+                                        task.target_power, task.noise2)
+        draws.append(gen.readout_errors(redraw, widths, t).test_error[0])
+    draws = np.array(draws)
+    z = np.abs(draws.mean(0) - ref.predicted[0]) / (draws.std(0, ddof=1) / 20)
+    assert z.max() < 5.0  # 6 comparisons at 1e-4 (Bonferroni)
+
+
+# ---------------------------------------------------------------- validation
+def test_arguments_are_validated_with_their_names():
+    with pytest.raises(ValueError, match="d must be"):
+        gen.make_task(0, 10, 1.0)
+    with pytest.raises(ValueError, match="snr must be"):
+        gen.make_task(10, 10, -1.0)
+    with pytest.raises(TypeError, match="seeds must be an integer"):
+        gen.make_task(10, 10, 1.0, seeds=2.5)
+    with pytest.raises(ValueError, match="alpha must be"):
+        gen.test_error_mp(0.0, [1.0])
+    with pytest.raises(ValueError, match="t must"):
+        gen.test_error_mp(0.5, [-1.0])
+    with pytest.raises(TypeError, match="task must be a LinearTask"):
+        gen.gd_exact("task", [1.0])
+    with pytest.raises(ValueError, match="noise2 must be > 0"):
+        gen.optimal_stopping_time([1.0], noise2=0.0)
+
+
+def test_unstable_step_and_oversized_runs_are_refused_before_any_work():
+    task = gen.make_task(20, 40, 1.0, seed=21)
+    with pytest.raises(ValueError, match="eta=1 is unstable"):
+        gen.gd_exact(task, [1.0], eta=1.0)
+    with pytest.raises(ValueError, match="whole multiples of eta"):
+        gen.gd_exact(task, [0.15], eta=0.1)
+    big = gen.make_task(400, 400, 1.0, seeds=2, seed=22)
+    with pytest.raises(ValueError, match="use gd_exact"):
+        gen.gd_naive(big, [10**6], eta=0.01)
+    with pytest.raises(ValueError, match="GiB"):
+        gen.make_task(4000, 4000, 1.0, seeds=5000)
+    with pytest.raises(ValueError, match="n_nodes"):
+        gen.mp_nodes(0.5, 2**30)
+
+
+def test_exact_engine_runs_a_million_steps_at_the_cost_of_one():
+    task = gen.make_task(50, 25, 1.0, sigma0=0.5, seeds=1, seed=23)
+    run = gen.gd_exact(task, [1e6 * 0.1], eta=0.1)
+    assert np.isfinite(run.test_error).all()
+    limit = gen.gd_exact(task, [np.inf], eta=0.1).test_error
+    np.testing.assert_allclose(run.test_error, limit, rtol=1e-10)
+
+
+def test_paired_tasks_share_inputs_and_rescale_only_what_they_should():
+    task = gen.make_task(20, 30, 4.0, seeds=2, seed=24)
+    noisier = gen.with_snr(task, 0.5)
+    assert noisier.X is task.X and noisier.noise2 == 2.0
+    np.testing.assert_allclose(noisier.noise, task.noise * np.sqrt(8.0))
+    np.testing.assert_allclose(noisier.y - noisier.noise, task.y - task.noise)
+    init = gen.redraw_init(task, 0.5, seed=25)
+    assert init.X is task.X and init.sigma0_2 == 0.25 and np.any(init.w0 != 0)
+    with pytest.raises(ValueError, match="noise-free"):
+        gen.with_snr(gen.make_task(5, 5, np.inf, seed=26), 1.0)
