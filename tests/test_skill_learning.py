@@ -275,3 +275,43 @@ def test_sizes_that_would_run_for_hours_or_exhaust_memory_are_refused_first():
         sl.sign_law_map([0.5, 0.5], 0.1, 10**8)
     with pytest.raises(TypeError, match="steps"):
         sl.resource_model([0.5, 0.5], 0.1, 0.0, 10.5)
+
+
+# ------------------------------------------------------------------ exercises
+def test_exercise_checks_accept_the_reference_and_reject_wrong_answers():
+    import torch
+
+    from learning_dynamics.exercises._answers import skill_learning as answers
+    from learning_dynamics.exercises.skill_learning import (
+        check_sign_law_step,
+        check_signgd_step_torch,
+    )
+
+    assert check_sign_law_step(answers.sign_law_step, verbose=False)
+    l1 = lambda s, p, v: s + v * p * (1 - s) / np.sum(p * (1 - s))  # noqa: E731
+    assert not check_sign_law_step(l1, verbose=False)
+    assert check_signgd_step_torch(answers.signgd_step_torch, verbose=False)
+
+    def sgd_instead(x, tasks, weights, eta):
+        return x + eta * (weights * (1 - tasks @ x)) @ tasks
+
+    def wrong_sign(x, tasks, weights, eta):
+        return x - eta * torch.sign((weights * (1 - tasks @ x)) @ tasks)
+
+    assert not check_signgd_step_torch(sgd_instead, verbose=False)
+    assert not check_signgd_step_torch(wrong_sign, verbose=False)
+
+
+def test_signgd_path_error_is_below_two_over_sqrt_d_w2_over_200_frames():
+    """The constant behind the chapter's same-path tolerance 2/(sqrt(d) w_2)."""
+    p = sl.two_skill_frequencies(5.0)
+    d = 1000
+    run = sl.geometry_run(sl.task_vectors(2, d, seeds=200, seed=77), p, "signgd",
+                          3e-4, 450)
+    u = 1 - run.s
+    tau = sl.path_tau(p, u)
+    ok = np.all((u > 0.02) & (u < 0.98), axis=2)
+    err = np.array([np.max(np.abs(tau[ok[:, j], j, 1] / tau[ok[:, j], j, 0] - 1))
+                    for j in range(200)])
+    w2 = p[1] / np.linalg.norm(p)
+    assert err.max() * math.sqrt(d) * w2 < 2.0, err.max()

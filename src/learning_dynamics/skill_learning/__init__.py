@@ -1,6 +1,6 @@
 """Chapter 7: skills learned one after another (Geometry, Resource, Domino models).
 
-Skills are projections ``s_k = t_k . x`` of one parameter vector on task directions,
+Skills are projections ``s_k = e_k . x`` of one parameter vector on task directions,
 tasks drawn with frequencies ``p_k`` (eq. (sl-geometry)). SGD learns each skill on its
 own clock (eq. (sl-sgd-time)); sign-based updates move the skill vector at constant
 speed along the same path (eq. (sl-sign-law)), so rare skills wait for frequent ones.

@@ -1,7 +1,7 @@
 """Skills, frequencies and task directions of chapter 7 (skills learned in turn).
 
-A *skill* ``k`` is the projection ``s_k = t_k . x`` of one parameter vector ``x`` on a
-unit task direction ``t_k``; tasks are drawn with frequencies ``p_k`` (eq.
+A *skill* ``k`` is the projection ``s_k = e_k . x`` of one parameter vector ``x`` on a
+unit task direction ``e_k``; tasks are drawn with frequencies ``p_k`` (eq.
 (sl-geometry)). This module makes the frequencies (two skills with ratio
 ``r = p_1/p_2``, or Zipf with exponent ``gamma``), the task directions and the
 per-step task counts of a minibatch.
@@ -92,7 +92,7 @@ def zipf_frequencies(n: int, gamma: float) -> np.ndarray:
 
 def task_vectors(n: int, d: int, *, seeds: int = 1, seed: int = 0,
                  kind: str = "orthonormal") -> np.ndarray:
-    """Unit task directions ``t_k`` in ``R^d`` for ``seeds`` independent draws.
+    """Unit task directions ``e_k`` in ``R^d`` for ``seeds`` independent draws.
 
     Parameters
     ----------

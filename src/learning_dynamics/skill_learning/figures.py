@@ -44,6 +44,7 @@ def plot_sgd_ratio(r, mean, err, r_fine, prediction):
     ax.set_yscale("log")
     ax.set_xlabel(r"frequency ratio $r = p_1/p_2$")
     ax.set_ylabel(r"learning-time ratio $t_2/t_1$")
+    ax.set_title("SGD: the rare skill takes r times longer", fontsize=10)
     ax.legend(fontsize=8)
     return fig
 
@@ -66,6 +67,7 @@ def plot_optimiser_ratios(r, ratios: dict, r_fine, predictions: dict):
     ax.set_yscale("log")
     ax.set_xlabel(r"frequency ratio $r = p_1/p_2$")
     ax.set_ylabel(r"learning-time ratio $t_2/t_1$")
+    ax.set_title("sign-based updates saturate, SGD does not", fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     return fig
 
@@ -84,6 +86,7 @@ def plot_same_path(paths: dict, u_path, collapse: dict):
     a.set_ylabel("skill $s_2$")
     a.set_xlim(0, 1.02)
     a.set_ylim(0, 1.02)
+    a.set_title("one path", fontsize=10)
     a.legend(fontsize=8)
     for i, (label, (t, taus, clock_tau)) in enumerate(collapse.items()):
         for k in range(taus.shape[1]):
@@ -95,6 +98,7 @@ def plot_same_path(paths: dict, u_path, collapse: dict):
     b.set_yscale("log")
     b.set_xlabel("training step $t$")
     b.set_ylabel(r"internal time $\tau_k = -\ln(u_k)/p_k$")
+    b.set_title("different clocks", fontsize=10)
     b.legend(fontsize=8)
     return fig
 
@@ -111,6 +115,7 @@ def plot_ten_skills(t_geometry, t_err, predictions: dict):
         ax.plot(k, t_pred, ls=ls, color=color, marker=".", lw=1.4, label=label)
     ax.set_xlabel("skill $k$ (frequency rank)")
     ax.set_ylabel("learning time $t_k$ (steps)")
+    ax.set_title("ten Zipf skills: Geometry model and three predictions", fontsize=10)
     ax.legend(fontsize=8)
     return fig
 
@@ -131,8 +136,8 @@ def plot_scaling(gammas, curves: dict, exponents: dict):
             ax.axhline(exponents[(model, g)], **{**THEORY_STYLE, "linewidth": 1})
         ax.set_xscale("log")
         ax.set_xlabel(r"skills learned $k_*$")
+        ax.set_ylabel(r"local exponent $-d\ln L/d\ln t$")
         ax.set_title(titles[model], fontsize=10)
-    axes[0].set_ylabel(r"local exponent $-d\ln L/d\ln t$")
     axes[0].legend(fontsize=8)
     return fig
 
@@ -150,6 +155,7 @@ def plot_networks(mlp: dict, r_mlp: float, r_lin, lin_ratio, lin_pred):
     a.set_xticks(range(len(mlp)), list(mlp))
     a.set_ylabel(r"learning-time ratio $t_2/t_1$")
     a.set_xlabel("parity MLP, optimiser")
+    a.set_title("two-task parity MLP, one dot per seed", fontsize=10)
     a.legend(fontsize=8)
     mean, err = lin_ratio
     b.plot(r_lin, lin_pred, **THEORY_STYLE, label="eq. (sl-deep-linear)")
@@ -159,6 +165,7 @@ def plot_networks(mlp: dict, r_mlp: float, r_lin, lin_ratio, lin_pred):
     b.set_yscale("log")
     b.set_xlabel(r"frequency ratio $r = p_1/p_2$")
     b.set_ylabel(r"mode-time ratio $t_2/t_1$")
+    b.set_title("two-layer linear network, SGD", fontsize=10)
     b.legend(fontsize=8)
     return fig
 

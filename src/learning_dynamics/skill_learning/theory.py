@@ -334,8 +334,9 @@ def resource_model(p, eta_eff: float, n0: float, steps: int, *,
         Frequencies, shape ``(..., n)``.
     eta_eff : float
         Rate (> 0, < 1); the authors' code sets ``2 eta sqrt(d)``.
-    n0 : float
-        Wasted resource ``N_0 >= 0`` (fitted in the authors' code).
+    n0 : float or array_like
+        Wasted resource ``N_0 >= 0`` (fitted in the authors' code); an array of shape
+        ``p.shape[:-1]`` gives each run its own value.
     steps : int
         Number of steps, at most ``MAX_MAP_STEPS``.
     clip : bool
@@ -349,7 +350,13 @@ def resource_model(p, eta_eff: float, n0: float, steps: int, *,
     p = check_frequencies("p", p)
     eta_eff = check_float("eta_eff", eta_eff, minimum=0.0, maximum=1.0,
                           min_inclusive=False, max_inclusive=False)
-    n0 = check_float("n0", n0, minimum=0.0)
+    n0 = check_array("n0", n0)
+    if n0.ndim and n0.shape != p.shape[:-1]:
+        raise ValueError(f"n0 must be a number or have shape {p.shape[:-1]}; got "
+                         f"shape {n0.shape}")
+    if np.any(n0 < 0):
+        raise ValueError(f"n0 must be >= 0; got min {n0.min():g}")
+    n0 = n0[..., None]
     steps = check_int("steps", steps, minimum=0, maximum=MAX_MAP_STEPS)
     check_memory("steps * skills", steps * p.size, 8.0 * (steps + 1) * p.size)
     lvl = np.ones((steps + 1,) + p.shape)

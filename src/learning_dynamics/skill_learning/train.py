@@ -157,7 +157,7 @@ def geometry_run(tasks, p, optimiser: str, eta: float, steps: int, *,
                  backend: str = "numpy") -> SkillRun:
     """Naive Geometry-model training of ``x in R^d`` from ``x = 0``, eq. (sl-geometry).
 
-    Each step uses the negative gradient ``sum_k w_k (1 - s_k) t_k`` of the minibatch
+    Each step uses the negative gradient ``sum_k w_k (1 - s_k) e_k`` of the minibatch
     loss ``(1/B) sum_b (1/2)(1 - s_{k_b})^2`` (``w_k = n_k/B``; ``w_k = p_k`` for exact
     gradients) and moves ``x`` by SGD, SignGD (``x += eta g / (|g| + eps)`` per
     coordinate: Adam with betas ``(0, 0)``) or Adam.
