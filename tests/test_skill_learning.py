@@ -221,7 +221,7 @@ def test_deep_linear_sgd_mode_time_ratio_follows_r_over_400_seeds():
 
 
 @pytest.mark.slow
-def test_parity_mlp_adam_ratio_below_sgd_ratio_over_200_seeds():
+def test_parity_mlp_seed_spread_puts_the_adam_sgd_gap_far_above_the_assert_level():
     """The seed spread behind the chapter's MLP assert (200 seeds per optimiser)."""
     x, y = sl.parity_data(500, 12, seed=1)
     xt, yt = sl.parity_data(500, 12, seed=2)
@@ -231,7 +231,12 @@ def test_parity_mlp_adam_ratio_below_sgd_ratio_over_200_seeds():
                                   seeds=200, seed=9, record_every=5)
         lt = sl.learning_times(run.accuracy, 0.9) * 5
         ratios[opt] = lt[:, 1] / lt[:, 0]
-    assert np.quantile(ratios["adam"], 0.99) < np.quantile(ratios["sgd"], 0.01)
+    # the chapter asserts Welch z > ASSERT_Z with 24 seeds per optimiser: the spread
+    # over 200 seeds predicts z; a margin of 4 keeps its failure chance below 1e-4
+    diff = ratios["sgd"].mean() - ratios["adam"].mean()
+    z_24 = diff / math.hypot(ratios["sgd"].std(), ratios["adam"].std()) * math.sqrt(24)
+    assert np.all(np.isfinite(ratios["adam"])) and np.all(np.isfinite(ratios["sgd"]))
+    assert z_24 > ASSERT_Z + 4, (z_24, diff)
 
 
 # ------------------------------------------------------------------ validation
