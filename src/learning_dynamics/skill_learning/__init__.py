@@ -1,0 +1,110 @@
+"""Chapter 7: skills learned one after another (Geometry, Resource, Domino models).
+
+Skills are projections ``s_k = e_k . x`` of one parameter vector on task directions,
+tasks drawn with frequencies ``p_k`` (eq. (sl-geometry)). SGD learns each skill on its
+own clock (eq. (sl-sgd-time)); sign-based updates move the skill vector at constant
+speed along the same path (eq. (sl-sign-law)), so rare skills wait for frequent ones.
+
+``from learning_dynamics import skill_learning as sl`` gives everything: frequencies and
+task directions (:mod:`.data`), closed forms and low-dimensional maps (:mod:`.theory`),
+the naive optimiser loops, the exact SGD reduction and the networks (:mod:`.train`),
+and the figures (:mod:`.figures`).
+"""
+
+from .data import (
+    MAX_DIM,
+    MAX_SKILLS,
+    check_frequencies,
+    draw_counts,
+    parity_data,
+    task_vectors,
+    two_skill_frequencies,
+    zipf_frequencies,
+)
+from .figures import (
+    explorer,
+    explorer_figure,
+    plot_networks,
+    plot_optimiser_ratios,
+    plot_same_path,
+    plot_scaling,
+    plot_sgd_ratio,
+    plot_ten_skills,
+)
+from .theory import (
+    MAX_MAP_STEPS,
+    THRESHOLD,
+    clock,
+    common_path,
+    deep_linear_mode,
+    deep_linear_time,
+    domino_model,
+    flow_learning_times,
+    local_slope,
+    path_tau,
+    resource_model,
+    scaling_exponent,
+    sgd_expected_residual,
+    sgd_learning_time,
+    sgd_time_ratio,
+    sign_law_map,
+    sign_speed,
+    two_skill_ratio,
+    zipf_loss,
+)
+from .train import (
+    MAX_STEPS,
+    ParityRun,
+    SkillRun,
+    deep_linear_sgd,
+    geometry_run,
+    learning_times,
+    sgd_skills,
+    train_parity_mlp,
+)
+
+__all__ = [
+    "MAX_DIM",
+    "MAX_MAP_STEPS",
+    "MAX_SKILLS",
+    "MAX_STEPS",
+    "THRESHOLD",
+    "ParityRun",
+    "SkillRun",
+    "check_frequencies",
+    "clock",
+    "common_path",
+    "deep_linear_mode",
+    "deep_linear_sgd",
+    "deep_linear_time",
+    "domino_model",
+    "draw_counts",
+    "explorer",
+    "explorer_figure",
+    "flow_learning_times",
+    "geometry_run",
+    "learning_times",
+    "local_slope",
+    "parity_data",
+    "path_tau",
+    "plot_networks",
+    "plot_optimiser_ratios",
+    "plot_same_path",
+    "plot_scaling",
+    "plot_sgd_ratio",
+    "plot_ten_skills",
+    "resource_model",
+    "scaling_exponent",
+    "sgd_expected_residual",
+    "sgd_learning_time",
+    "sgd_skills",
+    "sgd_time_ratio",
+    "sign_law_map",
+    "sign_speed",
+    "task_vectors",
+    "train_parity_mlp",
+    "two_skill_frequencies",
+    "two_skill_ratio",
+    "zipf_frequencies",
+    "zipf_loss",
+]
