@@ -208,7 +208,7 @@ def test_category_in_noise_spreads_behind_the_chapter_tolerances():
             assert abs(overlap.mean() - pred["item_overlap"][0]) < 0.01
         assert abs(top.mean() / pred["singular_value"][0] - 1) < 0.02  # chapter: 0.03
     agreement = []
-    for seed in range(200):
+    for seed in range(100):
         data = dl.noisy_category_data(20, 20, seed=60_000 + seed, **sizes)
         v_data = np.linalg.svd(data.y)[2][0]
         run = dl.train(data, hidden=16, eta=0.1 * dl.stability_limit(data), steps=150,
@@ -239,3 +239,43 @@ def test_near_degenerate_modes_are_predicted_as_a_block_not_one_by_one():
     # chapter: "per-mode errors reach 1.6 %, the pair as a block within 0.13 %"
     assert np.abs(per_mode[:, 1:3]).max() > 0.01
     assert np.abs(block[:, 1]).max() < 0.002
+
+
+# ------------------------------------------------------------------ the explorer
+def _explorer_module():
+    import importlib
+
+    return importlib.import_module("learning_dynamics.deep_linear.figures.explorer")
+
+
+def test_explorer_draws_a_shallow_net_without_a_width_limit_or_hidden_layer():
+    ex = _explorer_module()
+    history, curves = ex._explorer_run(1e-3, 0.05, 2, 2, "balanced")
+    assert np.max(np.abs(history.mode_strength - curves) / history.svd.s) < 1e-9
+    fig = dl.explorer_figure(1e-3, 0.05, 2, 2, "balanced")
+    assert "no hidden layer" in fig.axes[0].get_title()
+
+
+@pytest.mark.slow
+def test_explorer_never_draws_theory_the_simulation_contradicts():
+    """Every widget's range (corners and middles): drawn theory within 5 % of s."""
+    import itertools
+
+    ex = _explorer_module()
+    worst, drawn = 0.0, 0
+    for scale, eta, hidden, n_layers, start in itertools.product(
+            [1e-5, 1e-3, 10**-1.5, 0.1], [10**-2.5, 0.05, 0.2], [1, 3, 4, 16, 64],
+            [2, 3, 4, 5], ["random", "balanced"]):
+        if start == "balanced" and n_layers > 2 and hidden < 4:
+            continue  # refused with a message
+        try:
+            history, curves = ex._explorer_run(scale, eta, hidden, n_layers, start)
+        except ValueError:  # eta above the stability limit: refused with a message
+            continue
+        if curves is None:
+            assert start == "random" and (n_layers > 3 or scale > ex.SMALL_START)
+            continue
+        drawn += 1
+        worst = max(worst, np.max(np.abs(history.mode_strength - curves)
+                                  / history.svd.s))
+    assert drawn > 100 and worst < 0.05, (drawn, worst)

@@ -511,7 +511,7 @@ def tau_from_hyperparameters(eta: float, *, loss: str = "sum", n_samples: int = 
 MAX_MAP_STEPS = 1_000_000
 
 
-def map_mode_strength(steps, s, a0, eta: float) -> np.ndarray:
+def map_mode_strength(steps, s, a0, eta: float, *, n_layers: int = 3) -> np.ndarray:
     """Mode strength after ``k`` steps of gradient descent: the exact scalar map, eq.
     (dl-map).
 
@@ -529,6 +529,11 @@ def map_mode_strength(steps, s, a0, eta: float) -> np.ndarray:
         Singular values and initial strengths, ``0 < a0 < s``.
     eta : float
         Step size ``> 0``.
+    n_layers : int
+        Layers of units ``N_l``: with ``L = N_l - 1`` weight matrices each layer's
+        factor ``c = a^(1/L)`` of a balanced, decoupled start gains
+        ``eta c^(L-1) (s - a)`` per step (``N_l = 3``: the map above; ``N_l = 2``:
+        ``a <- a + eta (s - a)``, the shallow net).
 
     Returns
     -------
@@ -539,12 +544,13 @@ def map_mode_strength(steps, s, a0, eta: float) -> np.ndarray:
     s = positive_vector("s", s)
     a0 = _initial("a0", a0, s)
     eta = positive_float("eta", eta)
+    depth = check_int("n_layers", n_layers, minimum=2, maximum=MAX_LAYERS) - 1
     out = np.empty((steps.size, s.size))
-    u, j = np.array(a0, dtype=float), 0
+    c, j = np.array(a0, dtype=float) ** (1.0 / depth), 0
     for k in range(int(steps[-1]) + 1):
         while j < steps.size and steps[j] == k:
-            out[j], j = u, j + 1
-        u = u * (1.0 + eta * (s - u)) ** 2
+            out[j], j = c**depth, j + 1
+        c = c + eta * c ** (depth - 1) * (s - c**depth)
     if not np.all(np.isfinite(out)):
         raise ValueError(f"eta = {eta:g} makes the map diverge for s = {s}; keep "
                          f"eta s below 1 (eq. (dl-stability))")
