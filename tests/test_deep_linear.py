@@ -254,7 +254,8 @@ _SVD = dl.data_svd(_TOY)
 _W = dl.init_weights(_TOY, hidden=3)  # W1 is 3 x 4, W2 is 7 x 3
 _CATS = dl.category_data([(2, 3), (4, 5)])  # 6 items, 8 features, rank 2
 _LIMIT = dl.stability_limit(_TOY)
-_WIDE = dl.Dataset(np.ones((3, 4)), _TOY.y, _TOY.item_names, _TOY.feature_names)
+with pytest.warns(UserWarning, match="not the identity"):  # x x^T != I is flagged
+    _WIDE = dl.Dataset(np.ones((3, 4)), _TOY.y, _TOY.item_names, _TOY.feature_names)
 _NOT_POS = r"must be > 0; got"
 BAD_INPUTS = [
     # closed forms: each function names each argument it validates

@@ -460,7 +460,8 @@ def test_competition_corrected_strength_is_one_gram_schmidt_of_the_growing_vecto
 # ----------------------------------------------------------------- initial weights
 def test_initialisers_draw_entries_with_the_documented_spread():
     scale, hidden = 0.3, 1000
-    data = dl.Dataset(np.ones((3, 4)), TOY.y, TOY.item_names, TOY.feature_names)
+    with pytest.warns(UserWarning, match="whiten"):  # x x^T != I: flagged, allowed
+        data = dl.Dataset(np.ones((3, 4)), TOY.y, TOY.item_names, TOY.feature_names)
     for init in ("random", "scaled_normal"):  # 3 input features, 4 items
         weights = dl.init_weights(data, hidden=hidden, init=init, scale=scale, seed=2)
         for w, (n_in, n_out) in zip(weights, [(3, hidden), (hidden, 7)], strict=True):

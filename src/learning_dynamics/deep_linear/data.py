@@ -6,6 +6,7 @@ correlation with its degenerate groups, eq. (dl-svd).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -30,6 +31,9 @@ __all__ = [
 MAX_ITEMS = 4096
 #: Largest number of entries ``N_out * P`` of a generated target matrix (8 bytes each).
 MAX_ENTRIES = 50_000_000
+#: Largest entry of ``Sigma_x - I`` accepted without a warning (rounding of one-hot
+#: or orthonormal inputs is ~1e-15; the chapter's theory assumes ``Sigma_x = I``).
+WHITE_TOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,14 @@ class Dataset:
                              f"items and {y.shape[0]} features")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
+        sigma_x = x @ x.T
+        if not np.allclose(sigma_x, np.eye(x.shape[0]), rtol=0.0, atol=WHITE_TOL):
+            warnings.warn(
+                f"Sigma_x = x x^T is not the identity (largest deviation "
+                f"{np.abs(sigma_x - np.eye(x.shape[0])).max():.3g} > {WHITE_TOL:g}): "
+                f"the mode equations and the stability limit of chapter 2 assume "
+                f"whitened inputs; whiten x or read their predictions as "
+                f"approximate.", UserWarning, stacklevel=3)
 
     @property
     def sigma_yx(self) -> np.ndarray:

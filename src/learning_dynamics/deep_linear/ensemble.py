@@ -15,7 +15,7 @@ from ..device import single_threaded
 from ..validation import check_finite_loss, check_int, check_times
 from .data import Dataset, DataSVD, check_dataset, data_svd
 from .theory import MAX_LAYERS
-from .train import _check_eta, init_weights
+from .train import _check_eta, _check_weights0, init_weights
 
 __all__ = ["SeedsHistory", "train_seeds"]
 
@@ -53,13 +53,17 @@ class SeedsHistory:
 
 def train_seeds(data: Dataset, seeds, *, hidden: int = 16, n_layers: int = 3,
                 eta: float = 1e-3, steps: int = 1000, init: str = "random",
-                init_scale: float = 0.01, record=None) -> SeedsHistory:
+                init_scale: float = 0.01, record=None,
+                weights0=None) -> SeedsHistory:
     """Gradient descent from the starts of
     :func:`~learning_dynamics.deep_linear.train.init_weights`, for every seed in
     ``seeds``.
 
     Same arguments as :func:`~learning_dynamics.deep_linear.train` (no output
     reduction); ``record`` defaults to 201 evenly spaced steps. At most 1000 seeds.
+    ``weights0``, if given, is one start per seed (each a sequence of
+    ``n_layers - 1`` matrices, as :func:`init_weights` returns) and replaces the
+    drawn starts (for ablations that edit a start).
     """
     data = check_dataset(data)
     seeds = [check_int("seeds[i]", s, minimum=0) for s in np.atleast_1d(seeds).tolist()]
@@ -77,8 +81,16 @@ def train_seeds(data: Dataset, seeds, *, hidden: int = 16, n_layers: int = 3,
             f"seeds x record x rank^2 = {len(seeds) * record.size * rank**2} "
             f"entries exceed the limit {MAX_RECORD_ENTRIES}; record fewer steps"
         )
-    starts = [init_weights(data, hidden=hidden, n_layers=n_layers, init=init,
-                           scale=init_scale, seed=s) for s in seeds]
+    if weights0 is None:
+        starts = [init_weights(data, hidden=hidden, n_layers=n_layers, init=init,
+                               scale=init_scale, seed=s) for s in seeds]
+    else:
+        if len(weights0) != len(seeds):
+            raise ValueError(f"weights0 must hold one start per seed ({len(seeds)}); "
+                             f"got {len(weights0)}")
+        starts = [_check_weights0(data, w, n_layers) for w in weights0]
+        if len({tuple(w.shape for w in start) for start in starts}) != 1:
+            raise ValueError("weights0: every start must have the same shapes")
     weights = [np.stack([start[i] for start in starts]) for i in range(n_layers - 1)]
     wanted = set(record.tolist())
     with single_threaded():

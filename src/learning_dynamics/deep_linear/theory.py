@@ -30,6 +30,8 @@ __all__ = [
     "half_time",
     "discrete_half_time",
     "discrete_mode_strength",
+    "map_mode_strength",
+    "map_half_time",
     "shallow_mode_strength",
     "shallow_half_time",
     "integrate_mode_ode",
@@ -37,6 +39,8 @@ __all__ = [
     "blowup_time",
     "stability_limit",
     "effective_initial_strength",
+    "effective_initial_blocks",
+    "map_mode_matrix",
     "predicted_outputs",
     "predicted_rsm",
     "predicted_loss",
@@ -345,28 +349,50 @@ def _check_two_layer_weights(weights, svd):
     return w1, w2
 
 
-def effective_initial_strength(weights, svd: DataSVD, *,
-                               orthogonalise: bool = False) -> np.ndarray:
-    """Effective initial strength of each mode of a random two-layer start.
+def _check_groups(groups, svd: DataSVD) -> tuple:
+    if groups is None:
+        return svd.groups
+    flat = [int(i) for g in groups for i in g]
+    if sorted(flat) != list(range(svd.s.size)):
+        raise ValueError(f"groups must partition the modes 0..{svd.s.size - 1} in "
+                         f"order; got {groups}")
+    return tuple(tuple(int(i) for i in g) for g in groups)
 
-    For mode ``alpha`` let ``a = W1 v_alpha`` and ``b = W2^T u_alpha`` (hidden-space
-    vectors); the growing part of ``a . b`` starts at ``|a + b|^2 / 4``, eq.
-    (dl-u0-eff).
-    Inside a degenerate group the same construction gives the matrix
-    ``(A + B)^T (A + B) / 4``, whose eigenvalues (descending) are returned.
 
-    With ``orthogonalise=True`` the growing vectors ``a + b`` are first orthogonalised
-    in
-    descending order of ``s`` (Gram-Schmidt; a degenerate group is projected as a block
-    on the complement of the stronger modes' span): the competitive term of
-    eq. (dl-coop-comp) removes the part of a weaker mode that lies along a stronger,
-    already learned mode, eq. (dl-u0-comp).
+def effective_initial_blocks(weights, svd: DataSVD, *, groups=None,
+                             orthogonalise: bool = True):
+    """Effective initial strengths and the rotation inside each group of modes.
+
+    As :func:`effective_initial_strength`, eqs. (dl-u0-eff) and (dl-u0-comp), but
+    also returns, for each group, the eigenvectors ``R_g`` of the group's matrix
+    ``(A + B)^T (A + B) / 4``: in the rotated basis ``U_g R_g, V_g R_g`` the
+    growing vectors are orthogonal, so the group's modes grow independently and its
+    block of ``U^T W_2 W_1 V`` is predicted as ``R_g diag(a(t)) R_g^T``.
+
+    Parameters
+    ----------
+    weights : (W1, W2)
+        A two-layer start.
+    svd : DataSVD
+        The data's modes.
+    groups : tuple of tuple of int, optional
+        Groups of (near-)degenerate modes, in order; default ``svd.groups``.
+    orthogonalise : bool
+        Project out the stronger groups' growing vectors first (eq. (dl-u0-comp)).
+
+    Returns
+    -------
+    (u0, rotation) : numpy.ndarray, numpy.ndarray
+        Strengths ``(r,)``, descending inside each group, and the block-diagonal
+        orthogonal ``(r, r)`` matrix of the ``R_g``.
     """
     w1, w2 = _check_two_layer_weights(weights, svd)
     orthogonalise = check_bool("orthogonalise", orthogonalise)
-    out = np.empty(svd.s.size)
+    groups = _check_groups(groups, svd)
+    r = svd.s.size
+    out, rotation = np.empty(r), np.zeros((r, r))
     learned = np.zeros((w1.shape[0], 0))  # orthonormal basis of stronger modes' vectors
-    for group in svd.groups:
+    for group in groups:
         idx = list(group)
         growing = w1 @ svd.v[:, idx] + w2.T @ svd.u[:, idx]
         if orthogonalise:
@@ -374,42 +400,93 @@ def effective_initial_strength(weights, svd: DataSVD, *,
             room = w1.shape[0] - learned.shape[1]  # a width-N layer holds N directions
             basis, _ = np.linalg.qr(growing)
             learned = np.hstack([learned, basis[:, :max(room, 0)]])
-        out[idx] = np.sort(np.linalg.eigvalsh(growing.T @ growing / 4.0))[::-1]
-    return out
+        values, vectors = np.linalg.eigh(growing.T @ growing / 4.0)
+        order = np.argsort(values)[::-1]
+        out[idx] = values[order]
+        rotation[np.ix_(idx, idx)] = vectors[:, order]
+    return out, rotation
+
+
+def effective_initial_strength(weights, svd: DataSVD, *,
+                               orthogonalise: bool = False, groups=None) -> np.ndarray:
+    """Effective initial strength of each mode of a random two-layer start.
+
+    For mode ``alpha`` let ``xi = W1 v_alpha`` and ``zeta = W2^T u_alpha``
+    (hidden-space vectors); the growing part of ``xi . zeta`` starts at
+    ``|xi + zeta|^2 / 4``, eq. (dl-u0-eff).  Inside a group of (near-)degenerate
+    modes (``groups``, default ``svd.groups``) the same construction gives the matrix
+    ``(A + B)^T (A + B) / 4``, whose eigenvalues (descending) are returned.
+
+    With ``orthogonalise=True`` the growing vectors are first orthogonalised in
+    descending order of ``s`` (Gram-Schmidt; a group is projected as a block on the
+    complement of the stronger modes' span): the competitive term of
+    eq. (dl-coop-comp) removes the part of a weaker mode that lies along a stronger,
+    already learned mode, eq. (dl-u0-comp).
+    """
+    return effective_initial_blocks(weights, svd, groups=groups,
+                                    orthogonalise=orthogonalise)[0]
+
+
+def map_mode_matrix(steps, s, u0, rotation, eta: float) -> np.ndarray:
+    """Predicted ``U^T W_2 W_1 V`` after ``k`` steps: ``R diag(u_k) R^T``, eq. (dl-map).
+
+    ``u_k`` is :func:`map_mode_strength` of each rotated mode and ``R`` the
+    block-diagonal rotation of :func:`effective_initial_blocks`.  Shape
+    ``(len(steps), r, r)``.
+    """
+    strengths = map_mode_strength(steps, s, u0, eta)
+    rotation = check_array("rotation", rotation, shape=(strengths.shape[1],) * 2)
+    if not np.allclose(rotation.T @ rotation, np.eye(rotation.shape[0]), atol=1e-8):
+        raise ValueError("rotation must be orthogonal (R^T R = I)")
+    return np.einsum("ab,tb,cb->tac", rotation, strengths, rotation)
 
 
 # ------------------------------------------------------------------ what the modes
 # predict
 def _check_strengths(svd, strengths):
+    """Mode strengths ``(n_t, r)``, returned as mode matrices ``(n_t, r, r)``."""
     if not isinstance(svd, DataSVD):
         raise TypeError(f"svd must be a DataSVD; got {type(svd).__name__}")
-    return check_array("strengths", strengths, shape=(None, svd.s.size))
+    arr = np.asarray(strengths)
+    r = svd.s.size
+    if arr.ndim == 3:
+        return check_array("strengths", arr, shape=(None, r, r))
+    arr = check_array("strengths", arr, shape=(None, r))
+    return arr[:, :, None] * np.eye(r)
 
 
 def predicted_outputs(svd: DataSVD, strengths, rows=None) -> np.ndarray:
     """Outputs ``U A(t) V^T`` predicted by mode strengths ``A(t)``, eq. (dl-outputs).
 
-    ``strengths`` is ``(n_t, r)``; returns ``(n_t, len(rows), P)`` for the output
-    features ``rows`` (default all; sorted, as in ``History.predictions``).
+    ``strengths`` is ``(n_t, r)`` (diagonal ``A``) or a stack of mode matrices
+    ``(n_t, r, r)`` (e.g. :func:`map_mode_matrix`); returns ``(n_t, len(rows), P)``
+    for the output features ``rows`` (default all; sorted, as in
+    ``History.predictions``).
     """
     strengths = _check_strengths(svd, strengths)
     n_out = svd.u.shape[0]
     u = svd.u if rows is None else svd.u[check_times("rows", rows, maximum=n_out - 1)]
-    return np.einsum("ta,ma,ia->tmi", strengths, u, svd.v)
+    return np.einsum("tab,ma,ib->tmi", strengths, u, svd.v)
 
 
 def predicted_rsm(svd: DataSVD, strengths) -> np.ndarray:
-    """Similarity matrix ``V A(t) V^T`` of the hidden layer, eq. (dl-rsm); ``(n_t, P,
-    P)``."""
+    """Similarity matrix ``V A(t) V^T`` of the hidden layer, eq. (dl-rsm).
+
+    ``strengths``: ``(n_t, r)`` or mode matrices ``(n_t, r, r)``; returns
+    ``(n_t, P, P)``.
+    """
     strengths = _check_strengths(svd, strengths)
-    return np.einsum("ia,ta,ja->tij", svd.v, strengths, svd.v)
+    return np.einsum("ia,tab,jb->tij", svd.v, strengths, svd.v)
 
 
 def predicted_loss(svd: DataSVD, strengths) -> np.ndarray:
-    """Loss ``1/2 sum_alpha (s_alpha - a_alpha(t))^2`` of mode strengths, eq.
-    (dl-loss)."""
+    """Loss ``1/2 ||S - A(t)||_F^2`` of mode strengths or mode matrices, eq. (dl-loss).
+
+    For diagonal ``A`` (``strengths`` of shape ``(n_t, r)``) this is
+    ``1/2 sum_alpha (s_alpha - a_alpha(t))^2``.
+    """
     strengths = _check_strengths(svd, strengths)
-    return 0.5 * np.sum((svd.s - strengths) ** 2, axis=1)
+    return 0.5 * np.sum((np.diag(svd.s) - strengths) ** 2, axis=(1, 2))
 
 
 def tau_from_hyperparameters(eta: float, *, loss: str = "sum", n_samples: int = 1,
@@ -431,3 +508,82 @@ def tau_from_hyperparameters(eta: float, *, loss: str = "sum", n_samples: int = 
     n_outputs = check_int("n_outputs", n_outputs, minimum=1)
     return {"sum": 1.0 / eta, "mean": n_samples / eta,
             "torch_mse": n_samples * n_outputs / (2.0 * eta)}[loss]
+
+
+# ------------------------------------------------------------------ the exact per-step
+# map of gradient descent
+#: Most steps the per-step map iterates (one vector update each: ~ 1 s at the limit).
+MAX_MAP_STEPS = 1_000_000
+
+
+def map_mode_strength(steps, s, a0, eta: float, *, n_layers: int = 3) -> np.ndarray:
+    """Mode strength after ``k`` steps of gradient descent: the exact scalar map, eq.
+    (dl-map).
+
+    From the balanced, decoupled start each two-layer mode obeys, step by step,
+    ``u <- u (1 + eta (s - u))^2`` exactly (each layer's factor ``c = sqrt(u)``
+    gains ``eta c (s - u)``).  The odds approximation of eq. (dl-discrete) replaces
+    the factor by ``(1 + eta s)^2``; this function iterates the map itself.
+
+    Parameters
+    ----------
+    steps : int or 1-D array of int
+        Step counts ``>= 0`` (returned sorted and without repeats), at most
+        ``MAX_MAP_STEPS``.
+    s, a0 : float or 1-D array
+        Singular values and initial strengths, ``0 < a0 < s``.
+    eta : float
+        Step size ``> 0``.
+    n_layers : int
+        Layers of units ``N_l``: with ``L = N_l - 1`` weight matrices each layer's
+        factor ``c = a^(1/L)`` of a balanced, decoupled start gains
+        ``eta c^(L-1) (s - a)`` per step (``N_l = 3``: the map above; ``N_l = 2``:
+        ``a <- a + eta (s - a)``, the shallow net).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(steps), len(s))``.
+    """
+    steps = check_times("steps", steps, maximum=MAX_MAP_STEPS)
+    s = positive_vector("s", s)
+    a0 = _initial("a0", a0, s)
+    eta = positive_float("eta", eta)
+    depth = check_int("n_layers", n_layers, minimum=2, maximum=MAX_LAYERS) - 1
+    out = np.empty((steps.size, s.size))
+    c, j = np.array(a0, dtype=float) ** (1.0 / depth), 0
+    for k in range(int(steps[-1]) + 1):
+        while j < steps.size and steps[j] == k:
+            out[j], j = c**depth, j + 1
+        c = c + eta * c ** (depth - 1) * (s - c**depth)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"eta = {eta:g} makes the map diverge for s = {s}; keep "
+                         f"eta s below 1 (eq. (dl-stability))")
+    return out
+
+
+def map_half_time(s, a0, eta: float) -> np.ndarray:
+    """Half-time in steps of the exact per-step map, eq. (dl-map).
+
+    The first step ``k`` with ``u_k >= s/2``, linearly interpolated between steps
+    ``k - 1`` and ``k`` (as :func:`crossing_time` does for a simulation recorded at
+    every step).  Requires ``0 < a0 < s/2`` and ``eta s < 1``; refuses more than
+    ``MAX_MAP_STEPS`` steps.
+    """
+    s = positive_vector("s", s)
+    a0 = _initial("a0", a0, s, below=0.5)
+    eta = positive_float("eta", eta)
+    if np.any(eta * s >= 1.0):
+        raise ValueError(f"eta * s must be < 1 for every mode (eq. (dl-stability)); "
+                         f"got eta = {eta:g}, s_max = {s.max():g}")
+    guess = discrete_half_time(s, a0, eta)
+    if guess.max() > MAX_MAP_STEPS:
+        raise ValueError(f"the half-time would need about {guess.max():.3g} steps; "
+                         f"the limit is {MAX_MAP_STEPS} (raise a0 or eta)")
+    out = np.empty(s.size)
+    for i in range(s.size):
+        u, k = a0[i], 0
+        while u < s[i] / 2:
+            prev, u, k = u, u * (1.0 + eta * (s[i] - u)) ** 2, k + 1
+        out[i] = 0.0 if k == 0 else k - 1 + (s[i] / 2 - prev) / (u - prev)
+    return out

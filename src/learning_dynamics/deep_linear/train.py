@@ -219,7 +219,10 @@ def _check_eta(
             f"(dl-stability) for N_l = {n_layers} layers on these data: near "
             f"convergence gradient descent would oscillate or diverge instead of "
             f"converging. Reduce eta "
-            f"below {limit:.4g} (or pass check_stability=False to watch it happen)."
+            f"below {limit:.4g} (or pass check_stability=False to watch it happen). "
+            f"The limit is necessary, not sufficient: it holds at the balanced fixed "
+            f"point with whitened inputs, and an unbalanced start can diverge below "
+            f"it."
         )
     return eta, limit
 

@@ -1,13 +1,15 @@
 """The interactive explorer of chapter 2 (deep linear networks).
 
 :func:`explorer` returns an ipywidgets panel that re-trains a network on the toy data
-and redraws its mode strengths over the theory: eq. (dl-sigmoid) with the effective
-initial strength of eq. (dl-u0-comp) for a random two-layer start, eq. (dl-depth-ode)
-for a balanced start at any depth. Modes beyond the hidden width cannot be learned
-and are predicted to stay at zero.
+and redraws its mode strengths over the theory, in discrete time: the exact per-step
+map, eq. (dl-map), from the effective initial strengths of eq. (dl-u0-comp) for a
+random two-layer start, and from the balanced start at any depth. Modes beyond the
+hidden width cannot be learned; a degenerate pair is drawn as a block (its mean
+strength), since its basis is arbitrary.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -21,28 +23,50 @@ from .plots import plot_modes
 
 __all__ = ["explorer_figure", "explorer"]
 
+#: Largest random-start scale for which the explorer draws the small-start theory.
+SMALL_START = 0.035
 
-def _theory_curves(t, svd, weights0, start: str, init_scale: float, hidden: int,
-                   n_layers: int):
-    """Predicted strengths, or None for a random start deeper than two layers."""
-    s = svd.s
-    learnable = np.arange(s.size) < hidden  # a width-N network learns at most N modes
+
+def _theory_curves(history, svd, weights0, start: str, init_scale: float,
+                   hidden: int, n_layers: int):
+    """Predicted strengths at the recorded steps, in discrete time, or None.
+
+    Every curve iterates the exact per-step map of gradient descent, eq. (dl-map)
+    (its depth-``N_l`` form; ``N_l = 2`` is the shallow net's linear map, with no
+    hidden layer and so no width limit).  A random two-layer start uses its own
+    competition-corrected strengths and in-group rotations, eq. (dl-u0-comp); a
+    width-``N`` network learns at most ``N`` modes.  None for a random start deeper
+    than two layers (no theory in the chapter) and for a random start above
+    ``SMALL_START`` (the effective-strength theory assumes a small start; above it
+    the drawn curves would miss by more than 5 % of ``s`` somewhere in the widget
+    ranges, ``tests/test_deep_linear_seeds.py``).
+    """
+    steps, s, eta = history.step, svd.s, history.eta
+    if n_layers == 2:  # W <- W + eta (Sigma_yx - W): each entry of U^T W V on its own
+        b0 = np.diag(svd.u.T @ weights0[0] @ svd.v)
+        return s - (s - b0) * (1.0 - eta) ** steps[:, None]
+    learnable = np.arange(s.size) < hidden
+    curves = np.zeros((steps.size, s.size))
     if start == "balanced":
-        u0 = np.full(s.size, init_scale)
-    elif n_layers == 3:
-        u0 = np.maximum(
-            theory.effective_initial_strength(weights0, svd, orthogonalise=True), 1e-300
-        )
-    elif n_layers == 2:
-        u0 = np.diag(svd.u.T @ weights0[0] @ svd.v)
-        return theory.shallow_mode_strength(t, s, u0)
-    else:
+        curves[:, learnable] = theory.map_mode_strength(
+            steps, s[learnable], np.full(int(learnable.sum()), init_scale), eta,
+            n_layers=n_layers)
+        return curves
+    if n_layers != 3 or init_scale > SMALL_START:
         return None
-    curves = np.zeros((t.size, s.size))
-    u0 = np.minimum(u0, 0.99 * s)
-    curves[:, learnable] = theory.integrate_mode_ode(t, s[learnable], u0[learnable],
-                                                     n_layers=n_layers)
-    return curves
+    u0, rotation = theory.effective_initial_blocks(weights0, svd)
+    u0 = np.clip(u0, 1e-300, 0.99 * s)
+    strengths = theory.map_mode_strength(steps, s, u0, eta) * learnable
+    return np.einsum("ab,tb,ab->ta", rotation, strengths, rotation)
+
+
+def _blocks(values, groups):
+    """Each degenerate group's modes replaced by the group's mean (its trace / size)."""
+    out = np.array(values, dtype=float)
+    for group in groups:
+        idx = list(group)
+        out[:, idx] = out[:, idx].mean(axis=1, keepdims=True)
+    return out
 
 
 def _explorer_run(
@@ -62,8 +86,12 @@ def _explorer_run(
     record = np.unique(np.linspace(0, steps, min(steps, 200) + 1).astype(int))
     history = train(data, n_layers=n_layers, eta=eta, steps=steps, weights0=weights0,
                     hidden=hidden, record=record, prediction_rows=[0])
-    return history, _theory_curves(history.t, svd, weights0, start, init_scale, hidden,
-                                   n_layers)
+    curves = _theory_curves(history, svd, weights0, start, init_scale, hidden,
+                            n_layers)
+    # a degenerate group is drawn as a block: its basis is arbitrary, its trace is not
+    diagonal = np.einsum("taa->ta", history.mode_matrix)
+    history = dataclasses.replace(history, mode_strength=_blocks(diagonal, svd.groups))
+    return history, None if curves is None else _blocks(curves, svd.groups)
 
 
 def explorer_figure(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 16,
@@ -96,10 +124,12 @@ def explorer_figure(init_scale: float = 0.01, eta: float = 0.02, hidden: int = 1
             f"start; got {hidden}"
         )
     history, curves = _explorer_run(init_scale, eta, hidden, n_layers, start)
-    note = "" if curves is not None else " (no theory for a random deep start)"
+    note = ("" if curves is not None else " (no theory: random deep start)"
+            if n_layers > 3 else " (no theory: start not small)")
+    width = "no hidden layer" if n_layers == 2 else f"$N = {hidden}$"
     fig, ax = new_figure(width=6.8, height=4.0)
     plot_modes(history, curves, ax=ax,
-               title=f"$N_l = {n_layers}$, $N = {hidden}$, $\\eta = {eta:g}$, "
+               title=f"$N_l = {n_layers}$, {width}, $\\eta = {eta:g}$, "
                      f"{start} start {init_scale:g}{note}")
     return fig
 
