@@ -12,7 +12,12 @@ from ..plotting import PALETTE, THEORY_STYLE, new_figure
 from ..statistics import wilson_interval
 from ..validation import check_array, check_int
 from .diagnostics import XORRun
-from .theory import decision_plane, step1_fit_threshold, step1_margin_theory
+from .theory import (
+    decision_plane,
+    step1_fit_threshold,
+    step1_loss_theory,
+    step1_margin_theory,
+)
 
 __all__ = [
     "plot_training_curves",
@@ -72,9 +77,8 @@ def plot_training_curves(run, axes=None):
     ax.legend(loc="lower right", fontsize=7)
     _band(ax2, t, np.maximum(run.train_loss, 1e-12), PALETTE[0], "simulation")
     cfg = run.config
-    margin = step1_margin_theory(cfg.n, cfg.p, cfg.mu_norm_sq, cfg.eta)
-    ax2.plot([1], [np.log1p(np.exp(-margin))], "kx", ms=9,
-             label=r"step 1: $\log(1+e^{-\eta(p+\|\mu\|^2)/8n})$")
+    ax2.plot([1], [step1_loss_theory(cfg)], "kx", ms=9,
+             label="step 1: loss averaged over the margins")
     _log_steps(ax2, t)
     ax2.set_yscale("log")
     ax2.set_ylabel("training loss (logistic)")
