@@ -102,12 +102,14 @@ def test_ks_check_detects_a_wrong_dimension():
 
 
 def test_run_xor_engines_agree_in_distribution_on_accuracies():
+    # independent samples: the two engines get disjoint seed blocks (the same seed
+    # would pair the draws and hide a difference in distribution)
     cfg = xc.XORConfig(n=20, p=400, m=10, signal=10.0, rho=0.2, eta=0.5, n_test=40)
     fast = xc.run_xor(cfg, range(60), [1, 10])
-    slow = xc.run_xor(cfg, range(60), [1, 10], engine="direct")
+    slow = xc.run_xor(cfg, range(5_000, 5_060), [1, 10], engine="direct")
     for name in ["train_loss", "test_clean"]:
         a, b = getattr(fast, name)[:, 1], getattr(slow, name)[:, 1]
-        assert ks_two_sample(a, b)[1] > 1e-3, name
+        assert ks_two_sample(a, b)[1] > 1e-4, name
 
 
 def test_cost_of_a_seed_does_not_depend_on_p():

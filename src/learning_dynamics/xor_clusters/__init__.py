@@ -19,7 +19,7 @@ from .data import (
     gram_memory_bytes,
     make_xor_data,
 )
-from .diagnostics import XORRun, diagnostics
+from .diagnostics import MAIN_RATES, XORRun, diagnostics
 from .explorer import EXPLORER_DEFAULTS, explorer, explorer_figure
 from .figures import (
     plot_alignment,
@@ -42,23 +42,33 @@ from .theory import (
     output_weights,
     step1_fit_probability,
     step1_fit_threshold,
+    step1_loss_theory,
     step1_margin_theory,
     step1_margins,
+    step1_noise_sd,
+    step1_signal_score,
 )
 from .train import (
     MAX_STEPS,
+    SelfTermBudget,
+    Step2Split,
     Trajectory,
     init_first_layer,
     run_xor,
+    self_term_budget,
+    step2_split,
     train_direct,
     train_gram,
 )
 
 __all__ = [
     "EXPLORER_DEFAULTS",
+    "MAIN_RATES",
     "MAX_DIRECT_BYTES",
     "MAX_P",
     "MAX_STEPS",
+    "SelfTermBudget",
+    "Step2Split",
     "Trajectory",
     "XORConfig",
     "XORData",
@@ -90,10 +100,15 @@ __all__ = [
     "plot_training_curves",
     "run_xor",
     "sample_gram",
+    "self_term_budget",
     "step1_fit_probability",
     "step1_fit_threshold",
     "step1_margin_theory",
+    "step1_loss_theory",
     "step1_margins",
+    "step1_noise_sd",
+    "step1_signal_score",
+    "step2_split",
     "train_direct",
     "train_gram",
 ]

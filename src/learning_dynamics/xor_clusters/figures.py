@@ -9,9 +9,15 @@ import matplotlib
 import numpy as np
 
 from ..plotting import PALETTE, THEORY_STYLE, new_figure
+from ..statistics import wilson_interval
 from ..validation import check_array, check_int
 from .diagnostics import XORRun
-from .theory import decision_plane, step1_fit_threshold, step1_margin_theory
+from .theory import (
+    decision_plane,
+    step1_fit_threshold,
+    step1_loss_theory,
+    step1_margin_theory,
+)
 
 __all__ = [
     "plot_training_curves",
@@ -71,9 +77,8 @@ def plot_training_curves(run, axes=None):
     ax.legend(loc="lower right", fontsize=7)
     _band(ax2, t, np.maximum(run.train_loss, 1e-12), PALETTE[0], "simulation")
     cfg = run.config
-    margin = step1_margin_theory(cfg.n, cfg.p, cfg.mu_norm_sq, cfg.eta)
-    ax2.plot([1], [np.log1p(np.exp(-margin))], "kx", ms=9,
-             label=r"step 1: $\log(1+e^{-\eta(p+\|\mu\|^2)/8n})$")
+    ax2.plot([1], [step1_loss_theory(cfg)], "kx", ms=9,
+             label="step 1: loss averaged over the margins")
     _log_steps(ax2, t)
     ax2.set_yscale("log")
     ax2.set_ylabel("training loss (logistic)")
@@ -266,21 +271,39 @@ def plot_seed_failures(run, step: int, ax=None):
     return ax
 
 
-def plot_phase_diagram(n_values, signals, rates, predicted, ax=None):
-    """Fraction of seeds that generalise over (n, signal); predicted step-1 fit rate."""
+def plot_phase_diagram(n_values, signals, rates, predicted, ax=None, *, fitted=None,
+                       trials: int | None = None):
+    """Fraction of seeds that generalise over (n, signal), with step-1 fit rates.
+
+    Each cell shows the generalising fraction (colour and first line, with its
+    Wilson 95 % interval when ``trials`` is given) and, on the second line, the
+    measured step-1 fit fraction ``fitted`` (if given) beside the prediction of
+    eq. (xor-step1-fit) in brackets: the brackets predict step-1 fitting, not
+    generalisation.
+    """
     rates = check_array("rates", rates, ndim=2)
     predicted = check_array("predicted", predicted, shape=rates.shape)
+    if fitted is not None:
+        fitted = check_array("fitted", fitted, shape=rates.shape)
+    if trials is not None:
+        trials = check_int("trials", trials, minimum=1)
     if ax is None:
         _, ax = new_figure(width=6.0, height=4.2)
     image = ax.imshow(rates, origin="lower", cmap="cividis", vmin=0, vmax=1,
                       aspect="auto")
     ax.figure.colorbar(image, ax=ax, label=r"fraction of seeds, clean test $\geq 0.95$")
     for (i, k), value in np.ndenumerate(rates):
-        ax.text(k, i, f"{value:.2f}\n({predicted[i, k]:.2f})", ha="center",
-                va="center", fontsize=7, color="white" if value < 0.6 else "black")
+        first = f"gen {value:.2f}"
+        if trials is not None:
+            low, high = wilson_interval(round(value * trials), trials)
+            first += f" [{low:.2f}, {high:.2f}]"
+        second = (f"fit {fitted[i, k]:.2f} " if fitted is not None else "fit ")
+        second += f"({predicted[i, k]:.2f})"
+        ax.text(k, i, f"{first}\n{second}", ha="center", va="center", fontsize=6.5,
+                color="white" if value < 0.6 else "black")
     ax.set_xticks(range(len(signals)), [f"{s:g}" for s in signals])
     ax.set_yticks(range(len(n_values)), [str(n) for n in n_values])
     ax.set_xlabel(r"signal $\|\mu\|^2/\sqrt{p}$")
     ax.set_ylabel("training samples $n$")
-    ax.set_title("the window of benign overfitting")
+    ax.set_title("generalising fraction; step-1 fit: measured (predicted)", fontsize=9)
     return ax

@@ -8,7 +8,6 @@ eq. (xor-linear-half); with a bias at most 3/4.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
@@ -25,6 +24,9 @@ __all__ = [
     "axis_imbalance",
     "step1_fit_threshold",
     "step1_fit_probability",
+    "step1_noise_sd",
+    "step1_signal_score",
+    "step1_loss_theory",
 ]
 
 
@@ -186,21 +188,170 @@ def axis_imbalance(cluster, y) -> np.ndarray:
 
 
 def step1_fit_threshold(config: XORConfig) -> float:
-    """Imbalance ``z*`` above which step 1 misfits a point, eq. (xor-step1-fail).
+    """Noiseless imbalance threshold ``z* = p / (||mu||^2 sqrt(n/2))``.
 
-    ``z* = (p + ||mu||^2 - e sqrt(n p)) / (||mu||^2 sqrt(n / 2))``, with ``e`` the
-    expected largest of the ``n/4`` endangered points' standard Gaussian noise
-    cross terms (Blom's approximation).
+    Eq. (xor-step1-fail).
+
+    A point on the losing side of its axis has the step-1 score
+    ``y_k (G y)_k ~ p - ||mu||^2 |D|`` (eq. (xor-step1-criterion)); with
+    ``D = sqrt(n/2) z`` it turns negative, before noise, when ``|z| > z*``.
     """
     if not isinstance(config, XORConfig):
         raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
-    endangered = config.n / 4  # at least 1: XORConfig has n >= 4
-    largest = NormalDist().inv_cdf((endangered - 0.375) / (endangered + 0.25))
-    self_term = config.p + config.mu_norm_sq - largest * math.sqrt(config.n * config.p)
-    return self_term / (max(config.mu_norm_sq, 1e-300) * math.sqrt(config.n / 2))
+    return config.p / (max(config.mu_norm_sq, 1e-300) * math.sqrt(config.n / 2))
+
+
+def step1_noise_sd(config: XORConfig) -> tuple[float, float]:
+    """Standard deviations of the two noises of the step-1 score.
+
+    Eq. (xor-step1-criterion).
+
+    In units of ``y_k (G y)_k`` (the margin times ``8 n / eta``):
+
+    * ``data``: the Gaussian part of ``y_k (G y)_k`` around ``p + y_k s_k ||mu||^2 D``,
+      ``sqrt((n + 1)(p + 2 ||mu||^2))`` (``||xi_k||^2 - p``, the noise cross terms
+      ``<xi_i, xi_k>`` and the signal-noise cross terms);
+    * ``width``: the finite-width fluctuation of the ``m`` neurons' sum around its
+      average over neurons: the number of same-sign neurons active on ``x_k``
+      (binomial) times the self term ``p + ||mu||^2``, plus each neuron's own share
+      of the cross term (variance ``v/4``, ``v = n p + (n/2) ||mu||^4``), through
+      ``relu``.
+
+    Returns
+    -------
+    (data, width) : tuple of float
+    """
+    if not isinstance(config, XORConfig):
+        raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
+    n, p, m, mu2 = config.n, config.p, config.m, config.mu_norm_sq
+    data = math.sqrt((n + 1) * (p + 2 * mu2))
+    self_term = p + mu2
+    s = math.sqrt(n * p + 0.5 * n * mu2**2) / 2   # sd of one neuron's cross term
+    c = 1 / math.sqrt(2 * math.pi)                # E relu(Z) / s for Z ~ N(0, s^2)
+    # same-sign neurons: self term + cross term if active (prob 1/2), relu(cross) if not
+    var_same = (0.5 * (self_term**2 + s**2) + 0.25 * s**2
+                - (0.5 * self_term + 0.5 * c * s) ** 2)
+    # opposite-sign neurons: silenced if active; -relu(-cross) if not
+    var_opp = 0.25 * s**2 - (0.5 * c * s) ** 2
+    width = math.sqrt(8.0 / m * (var_same + var_opp))
+    return data, width
+
+
+def _log_phi(z: np.ndarray) -> np.ndarray:
+    """``log Phi(z)`` elementwise, accurate in the lower tail."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    upper = z > -5
+    tail = np.array([math.erfc(-v / math.sqrt(2)) for v in z[upper]])
+    out[upper] = np.log(0.5 * tail)
+    low = z[~upper]  # Mills ratio: log Phi(z) ~ -z^2/2 - log(-z sqrt(2 pi))
+    out[~upper] = -0.5 * low**2 - np.log(-low * math.sqrt(2 * math.pi)) - 1 / low**2
+    return out
+
+
+def _log_binomial_half(count: int) -> np.ndarray:
+    """``log P(B = b)`` for ``B ~ Binomial(count, 1/2)``, ``b = 0..count``."""
+    b = np.arange(count + 1)
+    return np.array([math.lgamma(count + 1) - math.lgamma(k + 1)
+                     - math.lgamma(count - k + 1) for k in b]) - count * math.log(2)
 
 
 def step1_fit_probability(config: XORConfig) -> float:
-    """Predicted probability that step 1 fits every label: ``(2 Phi(z*) - 1)^2``."""
-    threshold = step1_fit_threshold(config)
-    return max(2.0 * _phi(threshold) - 1.0, 0.0) ** 2
+    """Probability that one step fits every training label, eq. (xor-step1-fit).
+
+    Point ``k`` on axis ``a`` is fitted when
+    ``p + y_k s_k ||mu||^2 D_a + sigma Z_k > 0`` (eq. (xor-step1-criterion)), with
+    ``sigma^2 = data^2 + width^2`` from :func:`step1_noise_sd` and the ``Z_k`` taken
+    independent.  ``D_a`` is the sum of the ``N_a`` Rademacher signs ``y_i s_i`` on
+    the axis, ``N_1 ~ Binomial(n, 1/2)``: the probability is summed exactly over
+    ``N_1`` and the ``B_a`` points with ``y_i s_i = +1``.  The independence of the
+    ``Z_k`` is an approximation; its error is measured in the tests.
+    """
+    if not isinstance(config, XORConfig):
+        raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
+    n, p, mu2 = config.n, config.p, config.mu_norm_sq
+    sigma = math.hypot(*step1_noise_sd(config))
+
+    def axis(count: int) -> float:
+        if count == 0:
+            return 1.0
+        b = np.arange(count + 1)
+        d = 2 * b - count
+        log_terms = (_log_binomial_half(count) + b * _log_phi((p + mu2 * d) / sigma)
+                     + (count - b) * _log_phi((p - mu2 * d) / sigma))
+        return float(np.sum(np.exp(log_terms)))
+
+    per_axis = [axis(k) for k in range(n + 1)]
+    weights = np.exp(_log_binomial_half(n))
+    return float(sum(w * per_axis[k] * per_axis[n - k] for k, w in enumerate(weights)))
+
+
+def step1_signal_score(cluster, y, mu_norm_sq: float, p: int) -> np.ndarray:
+    """Noiseless step-1 score ``p + y_k s_k ||mu||^2 D_a(k)``.
+
+    Eq. (xor-step1-criterion).
+
+    ``s_k = +1`` on ``+mu_a``, ``-1`` on ``-mu_a``; ``D_a = sum_{i on axis a} y_i s_i``
+    includes ``k`` itself.  ``y_k (G y)_k`` minus this score is mean-zero noise.
+
+    Parameters
+    ----------
+    cluster : array_like (n,)
+        Cluster indices 0 = +mu1, 1 = -mu1, 2 = +mu2, 3 = -mu2.
+    y : array_like (n,)
+        Training labels in {-1, +1}.
+    mu_norm_sq : float
+        ``||mu||^2``.
+    p : int
+        Input dimension.
+    """
+    cluster = check_array("cluster", cluster, ndim=1)
+    if not np.all(np.isin(cluster, (0, 1, 2, 3))):
+        raise ValueError("cluster must hold cluster indices in {0, 1, 2, 3}")
+    y = check_array("y", y, shape=(cluster.size,))
+    _check_labels(y)
+    mu_norm_sq = check_float("mu_norm_sq", mu_norm_sq, minimum=0.0)
+    p = check_int("p", p, minimum=2)
+    axis = cluster.astype(int) // 2
+    ys = y * np.where(cluster % 2 == 0, 1.0, -1.0)
+    d = np.array([ys[axis == k].sum() for k in (0, 1)])
+    return p + ys * mu_norm_sq * d[axis]
+
+
+def step1_loss_theory(config: XORConfig, eta: float | None = None) -> float:
+    """Mean training loss after one step, averaged over the margin distribution.
+
+    A random training point has the step-1 margin
+    ``eta / (8 n) * (p + ||mu||^2 (1 + S) + sigma Z)``, eq. (xor-step1-criterion):
+    ``S`` is the sum of the signs ``y_i s_i`` of the other points on its axis
+    (their number is ``Binomial(n - 1, 1/2)``), ``Z ~ N(0, 1)`` and
+    ``sigma^2 = data^2 + width^2`` (:func:`step1_noise_sd`).  The loss
+    ``log(1 + e^{-margin})`` is averaged exactly over ``S`` and by 60-point
+    Gauss-Hermite quadrature over ``Z``.  The loss at the mean margin,
+    ``log(1 + e^{-eta (p + ||mu||^2) / (8 n)})``, underestimates it (Jensen).
+
+    Parameters
+    ----------
+    config : XORConfig
+    eta : float, optional
+        Step size; ``config.eta`` by default.
+    """
+    if not isinstance(config, XORConfig):
+        raise TypeError(f"config must be an XORConfig; got {type(config).__name__}")
+    eta = config.eta if eta is None else check_float(
+        "eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
+    n, p, mu2 = config.n, config.p, config.mu_norm_sq
+    sigma = math.hypot(*step1_noise_sd(config))
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / weights.sum()
+    scale = eta / (8.0 * n)
+    others = np.exp(_log_binomial_half(n - 1))
+    total = 0.0
+    for count, w_count in enumerate(others):
+        if w_count < 1e-300:
+            continue
+        signs = 2 * np.arange(count + 1) - count                # values of S
+        score = p + mu2 * (1 + signs)[:, None] + sigma * nodes[None, :]
+        loss = np.logaddexp(0.0, -scale * score) @ weights
+        total += w_count * float(np.exp(_log_binomial_half(count)) @ loss)
+    return total

@@ -23,6 +23,7 @@ from ..validation import (
     check_finite_loss,
     check_float,
     check_memory,
+    check_int,
     check_seed,
     check_times,
     check_work,
@@ -39,6 +40,10 @@ __all__ = [
     "train_direct",
     "run_xor",
     "MAX_STEPS",
+    "Step2Split",
+    "step2_split",
+    "SelfTermBudget",
+    "self_term_budget",
 ]
 
 #: Largest number of gradient steps a run may take.
@@ -247,3 +252,117 @@ def run_xor(config: XORConfig, seeds, steps, *, engine: str = "gram") -> XORRun:
     return XORRun(config=config, seeds=seeds, steps=steps,
                   cluster_flip_rate=np.stack(flip_rates), mu_norm=config.mu_norm,
                   **stacked)
+
+
+@dataclass(frozen=True)
+class Step2Split:
+    """The step-2 update split into the two sums of eq. (xor-step2).
+
+    Attributes
+    ----------
+    delta_step1 : ndarray (2,)
+        ``delta1, delta2`` of eq. (xor-delta) after step 1.
+    delta_seen : ndarray (2,)
+        After step 1 plus only the first sum (points a neuron was active on at
+        initialisation).
+    delta_silent : ndarray (2,)
+        After step 1 plus only the second sum (points it was silent on).
+    delta_step2 : ndarray (2,)
+        After both sums: the true state at step 2.
+    """
+
+    delta_step1: np.ndarray
+    delta_seen: np.ndarray
+    delta_silent: np.ndarray
+    delta_step2: np.ndarray
+
+
+def _delta(w_plane: np.ndarray) -> np.ndarray:
+    m = w_plane.shape[0]
+    overlap, pos = np.abs(w_plane), np.arange(m) < m // 2
+    total = overlap.sum(axis=0)
+    return np.array([(overlap[pos, 0].sum() - overlap[~pos, 0].sum()) / total[0],
+                     (overlap[~pos, 1].sum() - overlap[pos, 1].sum()) / total[1]])
+
+
+def step2_split(gram: XORGram, *, eta: float) -> Step2Split:
+    """Split the second gradient step by the activation pattern at initialisation.
+
+    The step-2 increment of ``C`` (eq. (xor-gram)) is a sum over training points;
+    the points with ``<w_j(0), x_k> > 0`` form the first sum of eq. (xor-step2), the
+    others the second.  Adding each sum alone to the step-1 weights measures its
+    share of the specialisation ``delta`` (eq. (xor-delta)).
+    """
+    if not isinstance(gram, XORGram):
+        raise TypeError(f"gram must be an XORGram; got {type(gram).__name__}")
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
+    a = second_layer(gram.pre_init.shape[1])
+    first, _ = _coeff_step(gram.pre_init, gram.y, a, eta)
+    second, _ = _coeff_step(gram.pre_init + gram.gram @ first.T, gram.y, a, eta)
+    seen = (gram.pre_init > 0).T                       # (m, n): 1_jk
+    plane = [first, first + second * seen, first + second * ~seen, first + second]
+    deltas = [_delta(gram.w0_plane + c @ gram.x_plane) for c in plane]
+    return Step2Split(*deltas)
+
+
+@dataclass(frozen=True)
+class SelfTermBudget:
+    """Growth of each training point's self term against its predicted rate.
+
+    Attributes
+    ----------
+    measured : ndarray (n,)
+        Self term of eq. (xor-self-rest) at ``stop`` minus at ``start``.
+    predicted : ndarray (n,)
+        ``sum_{t=start}^{stop-1} (eta/n) ||x_k||^2 g_k(t) nu_k(t)``,
+        eq. (xor-self-growth).
+    loss_weight, active_fraction : ndarray (n,)
+        Time averages of ``g_k(t)`` and ``nu_k(t)`` over ``start <= t < stop``.
+    flipped : ndarray (n,) of bool
+        Training points whose label was flipped.
+    """
+
+    measured: np.ndarray
+    predicted: np.ndarray
+    loss_weight: np.ndarray
+    active_fraction: np.ndarray
+    flipped: np.ndarray
+
+
+def self_term_budget(gram: XORGram, *, eta: float, start: int, stop: int
+                     ) -> SelfTermBudget:
+    """Self-term growth from ``start`` to ``stop`` and the integral of ``g_k nu_k``.
+
+    ``nu_k`` is the fraction of all neurons active on ``x_k``, whatever their sign:
+    each active neuron adds ``(eta/n) a_j^2 g_k ||x_k||^2`` to the self term,
+    eq. (xor-self-growth).  The integral ignores neurons switching on or off.
+    """
+    if not isinstance(gram, XORGram):
+        raise TypeError(f"gram must be an XORGram; got {type(gram).__name__}")
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
+    start = check_int("start", start, minimum=0, maximum=MAX_STEPS)
+    stop = check_int("stop", stop, minimum=1, maximum=MAX_STEPS)
+    if stop <= start:
+        raise ValueError(f"stop must exceed start; got start={start}, stop={stop}")
+    n, m = gram.pre_init.shape
+    a = second_layer(m)
+    norms = np.diag(gram.gram)
+    coeff = np.zeros((m, n))
+    predicted, g_sum, nu_sum, self_at = np.zeros(n), np.zeros(n), np.zeros(n), {}
+    for t in range(stop + 1):
+        pre = gram.pre_init + gram.gram @ coeff.T
+        if t in (start, stop):
+            self_at[t] = gram.y * norms * (((pre > 0) * coeff.T) @ a)
+        if t == stop:
+            break
+        increment, _ = _coeff_step(pre, gram.y, a, eta)
+        if t >= start:
+            margins = gram.y * (np.maximum(pre, 0.0) @ a)
+            g = 0.5 * (1.0 - np.tanh(0.5 * margins))
+            nu = (pre > 0).mean(axis=1)
+            predicted += eta / n * norms * g * nu
+            g_sum, nu_sum = g_sum + g, nu_sum + nu
+        coeff = coeff + increment
+    span = stop - start
+    return SelfTermBudget(self_at[stop] - self_at[start], predicted, g_sum / span,
+                          nu_sum / span, gram.flipped)
