@@ -906,3 +906,49 @@ def test_fixed_point_on_a_degenerate_state_raises_a_named_value_error(monkeypatc
     teacher = ts.order_parameters(np.eye(2), np.eye(2), np.eye(2))
     with pytest.raises(ValueError, match=r"^fixed_point: the Jacobian"):
         ts.fixed_point(teacher, 0.1, noise=0.1)
+
+
+@pytest.mark.slow
+def test_ln_d_slope_of_ode_escape_lies_between_plateau_state_and_fixed_point_rates():
+    # chapter 5, the ln d claim, at 200 random starts per d (the chapter has 40):
+    # delta ~ 1/sqrt(d) predicts a slope 1/(2 lambda) of the median escape time in
+    # ln d; lambda lies between the plateau state's (at the ODE's plateau gap) and the
+    # fixed point's. The slope must lie between the two within ASSERT_Z standard
+    # errors (medians' s.e. 1.2533 sigma / sqrt(n), sigma from the IQR), and the fit
+    # must be sharp enough to tell a 1/lambda law (twice the slope) apart.
+    from learning_dynamics.statistics import ASSERT_Z
+
+    dims, n = (125, 500, 2000, 8000), 200
+    starts = [
+        ts.student_overlaps(
+            ts.make_teacher(dim, 2, seed=0),
+            ts.init_student(dim, 2, seeds=n, scale=0.1, seed=700 + j),
+        )
+        for j, dim in enumerate(dims)
+    ]
+    params, _ = ts.pad_students(starts)
+    ode = ts.integrate_ode(params, 1.0, 300.0, dt=0.4, n_record=751)
+    t_esc = ts.escape_time(ode.t, ode.eps_g, 0.01, after=10).reshape(len(dims), n)
+    assert np.isfinite(t_esc).mean() > 0.99, np.isfinite(t_esc).mean(axis=1)
+    y = np.array([np.median(t) for t in t_esc])
+    se = np.array(
+        [
+            1.2533 * np.subtract(*np.percentile(t, [75, 25])) / 1.349 / n**0.5
+            for t in t_esc
+        ]
+    )
+    x, w = np.log(dims), 1 / se**2
+    xc = x - np.sum(w * x) / w.sum()
+    slope, slope_se = np.sum(w * xc * y) / np.sum(w * xc**2), np.sum(w * xc**2) ** -0.5
+    gap = 0.023  # median ODE plateau gap Q_ii - Q_ik at d = 500 (chapter printout)
+    lam_plateau = np.linalg.eigvals(
+        ts.stability_matrix(ts.plateau_branch(2, 1.0, gap).params(2), 1.0)
+    ).real.max()
+    low, high = 1 / (2 * lam_plateau), 1 / (2 * ts.escape_rate(2, 1.0))
+    assert low - ASSERT_Z * slope_se <= slope <= high + ASSERT_Z * slope_se, (
+        slope,
+        slope_se,
+        low,
+        high,
+    )
+    assert slope + ASSERT_Z * slope_se < 2 * low, (slope, slope_se)
