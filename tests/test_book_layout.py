@@ -198,3 +198,11 @@ def test_chapter_text_holds_no_control_characters(path):
     bad = [(i, repr(ch)) for i, c in enumerate(nb["cells"])
            for ch in "".join(c["source"]) if ord(ch) < 32 and ch != "\n"]
     assert not bad, f"{path.name}: control characters (cell, char): {bad[:5]}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_cell_has_a_unique_id(path):
+    """nbformat 4.5 ids: missing ones will be a hard error in future nbformat."""
+    ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
+    assert None not in ids, f"{path.name}: {ids.count(None)} cells without an id"
+    assert len(set(ids)) == len(ids), f"{path.name}: duplicate cell ids"
