@@ -1080,21 +1080,22 @@ def test_goldilocks_edges_lie_between_d_and_d_squared(seed):
 def test_figure1_alpha_sweep_windows_hold_on_fresh_seeds(seed):
     # the chapter's regression windows for the Figure-1 sweep (d = 100, P = 550,
     # eps = 0.02), rerun on fresh data and network seeds with the chapter's budgets
-    # (20 t_feat); the chapter quotes their spread over 62 such seeds (1000-1061)
+    # (40 t_feat); the chapter quotes their spread over 111 such seeds (1000-1061
+    # and 5000-5048)
     alphas = np.array([1 / 512, 1 / 128, 1 / 32, 1 / 8, 1 / 2, 1])
     data = lr.make_teacher_data(100, 550, seed=seed)
     net = lr.make_network(100, 500, 0.02, seed=seed)
     beta_sq = float(data.beta @ data.beta)
     t_feat = lr.feature_learning_time(alphas, 100, 0.02, beta_sq=beta_sq)
     h = lr.train_recursion(
-        data, net, alphas, np.maximum(3e3, 20 * t_feat),
+        data, net, alphas, np.maximum(3e3, 40 * t_feat),
         eta0_max=0.9 * lr.stability_limit(data, net), stop_below=0.1,
     )
     t_tr = lr.crossing_time(h.t, h.train / h.train0, 0.1)
     t_te = lr.crossing_time(h.t, h.test / h.test0, 0.1)
     R = t_te / t_tr
     assert np.all(np.isfinite(R)) and np.all(np.diff(R[2:]) > 0)
-    assert R[:2].min() > 1.5
+    assert R[:2].min() > 1.3
     k = np.searchsorted(h.t, t_tr[5])
     q = h.teacher[5, k]
     bound = t_tr[5] / lr.feature_learning_time(
