@@ -118,6 +118,8 @@ def test_changed_helper_reexecutes_and_reverted_helper_reuses_the_cache(tmp_path
     assert second.returncode != 0, "stale outputs published:\n" + second.stdout[-3000:]
     assert executions() == 2
     assert "the helper's output changed" in second.stdout + second.stderr
+    # the failed build leaves no book behind: the previous pages are gone
+    assert not (book / "_build" / "html" / "probe.html").exists()
 
     helper.write_text(PROBE.format(42))  # reverted: the first build's cache is reused
     third = _build(book, package_root)

@@ -26,6 +26,7 @@
 * Shows equation numbers, not label names, in executed outputs: a "(dl-half-time)"
   printed by a chapter's code (a "What we verified" row, a docstring reference)
   reads "(2.4)" in the page, as the book numbers it.
+* Removes ``_build/html`` when the build fails, so no stale book is left behind.
 * Adds ``static/learning-dynamics.css``: code boxes that fit 88 columns, visible
   scrollbars on display equations that are wider than a phone, figures that keep
   a readable size on a phone (measured by ``tests/test_browser.py``).
@@ -252,6 +253,22 @@ def _add_static(app, config) -> None:
     config.html_static_path = [*config.html_static_path, str(STATIC)]
 
 
+def _drop_failed_html(app, exception) -> None:
+    """A failed build leaves no book behind.
+
+    Without this, the previous build's pages stay in ``_build/html`` after a build
+    that fails (an assert, or a warning under ``-W --keep-going``), and a reader who
+    opens ``index.html`` reads stale chapters as if they were current.  The HTML
+    builder rewrites every page whose output file is missing, so the next build
+    writes the whole book again (the execution cache is elsewhere and is kept).
+    """
+    failed = exception is not None or bool(app._warncount and app.keep_going)
+    if failed and app.builder.format == "html" and Path(app.outdir).is_dir():
+        shutil.rmtree(app.outdir, ignore_errors=True)
+        print(f"build failed: removed {app.outdir} so that no stale book is left "
+              "behind", flush=True)
+
+
 def setup(app):  # noqa: D103 - Sphinx entry point
     os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
     app.connect("config-inited", _add_static)
@@ -268,5 +285,6 @@ def setup(app):  # noqa: D103 - Sphinx entry point
     app.connect("html-page-context", _download_buttons, priority=600)
     app.connect("html-page-context", _numbered_outputs)
     app.connect("build-finished", _write_downloads)
+    app.connect("build-finished", _drop_failed_html, priority=900)  # last
     app.connect("doctree-read", _drop_hidden_solution_gates)
     return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}
