@@ -273,9 +273,27 @@ def test_explorer_never_draws_theory_the_simulation_contradicts():
         except ValueError:  # eta above the stability limit: refused with a message
             continue
         if curves is None:
-            assert start == "random" and (n_layers > 3 or scale > ex.SMALL_START)
+            assert start == "random" and (
+                n_layers > 3 or scale > ex.small_start_limit(hidden))
             continue
         drawn += 1
         worst = max(worst, np.max(np.abs(history.mode_strength - curves)
                                   / history.svd.s))
     assert drawn > 100 and worst < 0.05, (drawn, worst)
+
+
+@pytest.mark.slow
+def test_explorer_random_start_theory_holds_at_every_slider_width():
+    """Random two-layer start, every width 1-64, largest drawn scale: < 5 % of s."""
+    ex = _explorer_module()
+    worst = (0.0, None)
+    for hidden in range(1, 65):
+        limit = ex.small_start_limit(hidden)
+        # the largest slider position (10^(k/4)) at or below the cut-off
+        scale = 10 ** (np.floor(4 * np.log10(limit) + 1e-9) / 4)
+        for eta in (10**-2.5, 0.02, 10**-0.7):
+            history, curves = ex._explorer_run(scale, eta, hidden, 3, "random")
+            assert curves is not None
+            err = np.max(np.abs(history.mode_strength - curves) / history.svd.s)
+            worst = max(worst, (err, (hidden, scale, eta)), key=lambda w: w[0])
+    assert worst[0] < 0.05, worst
