@@ -49,13 +49,21 @@ def plot_sgd_ratio(r, mean, err, r_fine, prediction):
     return fig
 
 
-def plot_optimiser_ratios(r, ratios: dict, r_fine, predictions: dict):
-    """``t_2/t_1`` against ``r`` for several optimisers with the predictions drawn."""
+def plot_optimiser_ratios(r, ratios: dict, r_fine, predictions: dict,
+                          crossover: float | None = None):
+    """``t_2/t_1`` against ``r`` for several optimisers with the predictions drawn.
+
+    ``predictions`` may hold ``"floored"``: the sign law with the residuals floored
+    at ``v/2`` (eq. (sl-crossover)); ``crossover`` draws ``r = 2/v``."""
     fig, ax = new_figure(width=6.0, height=4.0)
     styles = {"sgd": ("-", "grey"), "sign": ("--", "black"),
-              "resource": (":", "black")}
-    names = {"sgd": "SGD flow, $t_2/t_1 = r$", "sign": "sign law",
-             "resource": r"Resource, $N_0 = 0$"}
+              "resource": (":", "black"), "floored": ("-", "tab:red")}
+    names = {"sgd": "SGD flow, $t_2/t_1 = r$", "sign": r"sign law ($\eta\to0$)",
+             "resource": r"Resource, $N_0 = 0$",
+             "floored": r"sign law, residual floor $v/2$"}
+    if crossover is not None:
+        ax.axvline(crossover, color="grey", lw=0.8, ls=":",
+                   label=r"$r_\times = 2/v$")
     for key, values in predictions.items():
         ls, color = styles[key]
         ax.plot(r_fine, values, ls=ls, color=color, lw=1.4, label=names[key])
@@ -67,7 +75,8 @@ def plot_optimiser_ratios(r, ratios: dict, r_fine, predictions: dict):
     ax.set_yscale("log")
     ax.set_xlabel(r"frequency ratio $r = p_1/p_2$")
     ax.set_ylabel(r"learning-time ratio $t_2/t_1$")
-    ax.set_title("sign-based updates saturate, SGD does not", fontsize=10)
+    ax.set_title("sign-based updates saturate while $r \\ll 2/v$; SGD does not",
+                 fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     return fig
 
