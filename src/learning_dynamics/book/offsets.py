@@ -3,7 +3,7 @@
 ``python -m learning_dynamics.book.offsets`` executes every chapter in a fresh
 kernel at each seed offset (``LEARNING_DYNAMICS_SEED_OFFSET``, default offsets 0, 1
 and 2), reads the rows of each chapter's "What we verified" table from the output
-metadata (:data:`learning_dynamics.verification.METADATA_KEY`) and writes
+metadata (``learning_dynamics.verification.METADATA_KEY``) and writes
 
 * ``pages/seed_offsets.md``: per chapter, the offsets run and whether every assert
   held, the number of ``assert`` statements, and every rate row with its value and

@@ -62,7 +62,8 @@ def train_seeds(data: Dataset, seeds, *, hidden: int = 16, n_layers: int = 3,
     Same arguments as :func:`~learning_dynamics.deep_linear.train` (no output
     reduction); ``record`` defaults to 201 evenly spaced steps. At most 1000 seeds.
     ``weights0``, if given, is one start per seed (each a sequence of
-    ``n_layers - 1`` matrices, as :func:`init_weights` returns) and replaces the
+    ``n_layers - 1`` matrices, as
+    :func:`~learning_dynamics.deep_linear.train.init_weights` returns) and replaces the
     drawn starts (for ablations that edit a start).
     """
     data = check_dataset(data)

@@ -566,7 +566,9 @@ def map_half_time(s, a0, eta: float) -> np.ndarray:
     """Half-time in steps of the exact per-step map, eq. (dl-map).
 
     The first step ``k`` with ``u_k >= s/2``, linearly interpolated between steps
-    ``k - 1`` and ``k`` (as :func:`crossing_time` does for a simulation recorded at
+    ``k - 1`` and ``k`` (as
+    :func:`~learning_dynamics.deep_linear.diagnostics.crossing_time` does for a
+    simulation recorded at
     every step).  Requires ``0 < a0 < s/2`` and ``eta s < 1``; refuses more than
     ``MAX_MAP_STEPS`` steps.
     """

@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 ZERO_EIGENVALUE = 0.0
-"""Eigenvalues at or below this are zero modes. :func:`~.train.spectrum` sets the
+"""Eigenvalues at or below this are zero modes.
+:func:`~learning_dynamics.generalisation.train.spectrum` sets the
 ``d - P`` structural zeros of ``X X^T`` exactly to 0 (a rank count, not a threshold:
 at ``alpha = 1`` a true smallest eigenvalue can be below 1e-9)."""
 

@@ -359,7 +359,8 @@ def train_parity_mlp(x, y, x_test, y_test, p2: float, optimiser: str, eta: float
     Parameters
     ----------
     x, y, x_test, y_test : array_like
-        Training and test data from :func:`~.data.parity_data`.
+        Training and test data from
+        :func:`~learning_dynamics.skill_learning.data.parity_data`.
     p2 : float
         Frequency of task 2, in (0, 1].
     optimiser : {"adam", "sgd"}

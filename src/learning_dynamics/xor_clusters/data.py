@@ -47,6 +47,11 @@ MAX_DIRECT_BYTES = 2 * 1024**3
 class XORConfig:
     """One experimental configuration (the chapter's knobs), validated at construction.
 
+    The sizes are also bounded together: the Gram engine's arrays,
+    :func:`gram_memory_bytes`, must fit in ``validation.MEMORY_LIMIT_BYTES``
+    (4 GiB), e.g. ``n_test`` up to about 11 000 at ``n = m = 5000`` and up to
+    100 000 for ``n + m <= 1700``.
+
     Attributes
     ----------
     n : int
@@ -68,10 +73,6 @@ class XORConfig:
     n_test : int
         Fresh test points, 4 to 100000 (stratified: ``n_test/4`` per cluster).
 
-    The sizes are also bounded together: the Gram engine's arrays,
-    :func:`gram_memory_bytes`, must fit in ``validation.MEMORY_LIMIT_BYTES``
-    (4 GiB), e.g. ``n_test`` up to about 11 000 at ``n = m = 5000`` and up to
-    100 000 for ``n + m <= 1700``.
     """
 
     n: int = 100
@@ -115,7 +116,7 @@ class XORConfig:
 
 
 def gram_memory_bytes(config: XORConfig) -> int:
-    """Bytes :func:`~learning_dynamics.xor_clusters.sample_gram` allocates (float64).
+    """Bytes that :func:`~learning_dynamics.xor_clusters.gram.sample_gram` allocates.
 
     The Bartlett factor and the Gram blocks, ``2 (n + m)^2``, and the test
     coordinates and inner products, ``3 n_test (n + m)``.
