@@ -666,7 +666,7 @@ CHAPTER_TOLERANCES = {
     "slope_move": (-1.1, -0.9),
     "slope_kernel": (-1.25, -0.75),
     "rich_ratio": (None, 1.0),
-    "kernel_change_quarter": (0.15, None),
+    "kernel_change_quarter": (0.1, None),  # 200 seeds: 0.34 +- 0.05, min 0.13
     "move_drop": (2**-0.5 - 0.1, 2**-0.5 + 0.1),
     "departure_halving": (0.15, 0.65),
     "alpha_threshold": (2.8, 4.7),
@@ -784,7 +784,7 @@ def _chapter_quantities(seed: int) -> dict:
 def test_seed_spread_of_the_chapter_claims():
     """Source of chapter 1's "seed spread" tolerances: over 200 fresh seeds, every
     tolerance lies beyond mean + 3.9 sd of the quantity (about 1e-4 for a Gaussian
-    tail) and beyond the 200 values themselves.  About two minutes of CPU (batched
+    tail) and beyond the 200 values themselves.  About 200 s of CPU (batched
     engine): slow tier."""
     from learning_dynamics.statistics import rate
 
