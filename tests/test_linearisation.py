@@ -668,7 +668,6 @@ CHAPTER_TOLERANCES = {
     "rich_ratio": (None, 1.0),
     "kernel_change_quarter": (0.1, None),  # 200 seeds: 0.34 +- 0.05, min 0.13
     "move_drop": (2**-0.5 - 0.1, 2**-0.5 + 0.1),
-    "departure_halving": (0.15, 0.65),
     "alpha_threshold": (2.8, 4.7),
 }
 
