@@ -75,6 +75,8 @@ class History:
         linearised model).
     model : str
         ``"network"`` or ``"linearised"``.
+    params_end : Params or None
+        Parameters after the last step (None where not recorded).
     """
 
     t: np.ndarray
@@ -84,6 +86,7 @@ class History:
     f_test: np.ndarray
     kernel_change: float
     model: str
+    params_end: Params | None = None
 
 
 def check_alpha(name: str, alpha) -> float:
@@ -172,7 +175,8 @@ def _final_kernel_change(run: _Run, theta: np.ndarray) -> float:
 
 
 def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: int,
-          checkpoints=None, model: str = "network") -> History:
+          checkpoints=None, model: str = "network",
+          trainable: str = "both") -> History:
     """Full-batch GD on ``(1/2P) sum (f - y)**2`` with ``eta = eta0 / alpha**2``.
 
     ``f = alpha (g(theta) - g(theta0))`` for ``model="network"``, eq. (pre-centred);
@@ -193,6 +197,9 @@ def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: i
     checkpoints : sequence of int, optional
         Steps at which losses are recorded (default: 50 log-spaced steps and 0).
     model : {"network", "linearised"}
+    trainable : {"both", "first_layer", "readout"}
+        Which layer gradient descent moves; the other stays at ``theta0`` (an
+        ablation: ``"readout"`` freezes ``W``, ``"first_layer"`` freezes ``a``).
 
     Raises
     ------
@@ -201,7 +208,15 @@ def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: i
     """
     eta0 = check_float("eta0", eta0, minimum=0.0, min_inclusive=False)
     steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+    trainable = check_choice("trainable", trainable,
+                             ("both", "first_layer", "readout"))
     run = _prepare_run(data, params0, alpha, model)
+    N = run.params0.width
+    mask = np.ones(run.params0.size)
+    if trainable == "first_layer":
+        mask[:N] = 0.0          # flat() stores a first, then W
+    elif trainable == "readout":
+        mask[N:] = 0.0
     if checkpoints is None:
         checkpoints = _default_checkpoints(steps)
     checkpoints = check_times("checkpoints", checkpoints, maximum=steps)
@@ -225,11 +240,12 @@ def train(data: Dataset, params0: Params, *, alpha: float, eta0: float, steps: i
             moved = np.linalg.norm(theta - theta0) / np.linalg.norm(theta0)
             weight_change.append(moved)
         if step < steps:
-            theta = theta - eta * gradient()
+            theta = theta - eta * (gradient() * mask)
     return History(t=checkpoints, train_loss=np.array(train_loss),
                    test_loss=np.array(test_loss), weight_change=np.array(weight_change),
                    f_test=run.predict_test(theta),
-                   kernel_change=_final_kernel_change(run, theta), model=run.model)
+                   kernel_change=_final_kernel_change(run, theta), model=run.model,
+                   params_end=run.params0.unflatten(theta))
 
 
 @dataclass(frozen=True)
