@@ -164,19 +164,24 @@ def generalisation_error(params: OrderParameters) -> np.ndarray:
     return 0.5 * np.einsum("...p,...pq,...q->...", readout, _i2(C, shifted), readout)
 
 
-def _rate_vector(name, value, batch):
-    """``value`` as a float64 array of shape ``()`` or ``(batch,)``, finite, in
-    ``[0, 10]``; ``TypeError`` for non-numbers."""
+def _batch_vector(name, value, batch, minimum, maximum):
+    """``value`` (a number or a ``(batch,)`` array) as a finite float64 ``(batch,)``
+    array in ``[minimum, maximum]``; ``TypeError`` for non-numbers."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array; got {value!r}") from None
     if arr.shape not in ((), (batch,)):
         raise ValueError(
-            f"{name} must be a number or an array of shape ({batch},); got {arr.shape}"
+            f"{name} must be a number or an array of shape ({batch},); "
+            f"got shape {arr.shape}"
         )
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 10):
-        raise ValueError(f"{name} must be finite and in [0, 10]; got {value!r}")
+    arr = np.broadcast_to(arr, (batch,)).copy()
+    if not np.all(np.isfinite(arr)) or arr.min() < minimum or arr.max() > maximum:
+        raise ValueError(
+            f"{name} must be finite and in [{minimum:g}, {maximum:g}]; "
+            f"got values from {arr.min():g} to {arr.max():g}"
+        )
     return arr
 
 
@@ -196,7 +201,7 @@ def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=Non
         raise TypeError(f"params must be OrderParameters; got {type(params).__name__}")
     hidden = params.R.shape[1]
     eta, eta_v, noise = (
-        _rate_vector(name, x, params.batch)
+        _batch_vector(name, x, params.batch, 0.0, 10.0)
         for name, x in (("eta", eta), ("eta_v", eta_v), ("noise", noise))
     )
     avg = _averages(params.covariance(), hidden)

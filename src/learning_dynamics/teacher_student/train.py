@@ -17,7 +17,7 @@ import numpy as np
 
 from ..validation import DivergenceError, check_array, check_float, check_int
 from .data import OrderParameters
-from .theory import generalisation_error, ode_rhs
+from .theory import _batch_vector, generalisation_error, ode_rhs
 
 __all__ = [
     "Trajectory",
@@ -66,25 +66,6 @@ class Trajectory:
         The teacher's ``T`` and ``v*`` are taken from ``params``.
         """
         return params.replace(Q=self.Q[index], R=self.R[index], v=self.v[index])
-
-
-def _batch_vector(name, value, batch, minimum, maximum):
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array; got {value!r}") from None
-    if arr.shape not in ((), (batch,)):
-        raise ValueError(
-            f"{name} must be a number or an array of shape ({batch},); "
-            f"got shape {arr.shape}"
-        )
-    arr = np.broadcast_to(arr, (batch,)).copy()
-    if not np.all(np.isfinite(arr)) or arr.min() < minimum or arr.max() > maximum:
-        raise ValueError(
-            f"{name} must be finite and in [{minimum:g}, {maximum:g}]; "
-            f"got values from {arr.min():g} to {arr.max():g}"
-        )
-    return arr
 
 
 def _record_steps(total, n_record):
