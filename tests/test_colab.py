@@ -134,6 +134,21 @@ def test_theorem_in_a_block_quote_keeps_display_maths_on_one_line():
     assert "> $$ a = b \\tag{2.1} $$" in out
 
 
+def test_a_book_without_parts_is_indexed_like_one_with_parts(tmp_path):
+    """A reference to a label later in the same page resolves in both toc forms."""
+    chapter = ROOT / "chapters" / "02_deep_linear.ipynb"
+    (tmp_path / "chapters").mkdir()
+    shutil.copy2(chapter, tmp_path / "chapters" / chapter.name)
+    for name in ("intro.md", "references.bib", "_config.yml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    toc = {"format": "jb-book", "root": "intro",
+           "chapters": [{"file": "chapters/02_deep_linear"}]}
+    (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
+    index = colab.book_index(tmp_path)
+    assert index.targets["dl-thm-sigmoid"].docname == "chapters/02_deep_linear"
+    colab.colab_notebook(tmp_path, "chapters/02_deep_linear", index)
+
+
 def test_unknown_directive_or_role_is_an_error_not_a_leak():
     with pytest.raises(ValueError, match="directive"):
         _converter().convert("```{mystery}\nx\n```")

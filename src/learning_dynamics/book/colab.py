@@ -57,12 +57,17 @@ def online_book_url(root: Path) -> str:
 
 
 def _toc_documents(root: Path) -> tuple[list[str], dict[str, int]]:
-    """Docnames in table-of-contents order and chapter numbers of numbered parts."""
+    """Docnames in table-of-contents order and chapter numbers of numbered parts.
+
+    Both ``jb-book`` forms are read: ``parts`` of ``chapters``, or ``chapters`` at the
+    top level (a book without parts, as the student-edition test's control build).
+    """
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     docs, numbers = [toc["root"]], {}
-    for part in toc.get("parts", []):
+    parts = toc.get("parts") or [{"chapters": toc.get("chapters", [])}]
+    for part in parts:
         for entry in part.get("chapters", []):
             docs.append(entry["file"])
             if part.get("numbered"):

@@ -227,17 +227,22 @@ def plot_spectrum(
 
 def plot_rsm_snapshots(history, steps: Sequence[int], item_names: Sequence[str],
                        mismatch: Sequence[float]):
-    """Hidden-layer similarity ``H^T H`` (over its largest entry) at four steps, 2 x 2.
+    """Hidden-layer similarity ``H^T H`` (over its largest entry) at four steps.
 
-    ``mismatch`` is the relative difference with ``V A(t) V^T`` shown in each title.
+    The four matrices are stacked one per row, each as wide as a line plot (cells are
+    drawn wider than tall, so that a panel keeps the 400 px a laptop reader needs
+    without a 16-inch-tall figure).  ``mismatch`` is the relative difference with
+    ``V A(t) V^T`` shown in each title.
     """
     run = _history(history)
-    fig, axes = new_figure(2, 2, width=6.6, height=6.6)
+    fig, axes = new_figure(len(steps), 1, width=6.6, height=3.0 * len(steps))
+    axes = np.atleast_1d(axes)
     similarity = diagnostics.rsm(run.hidden)
     for ax, step, err in zip(axes.ravel(), steps, mismatch, strict=True):
         i = int(np.searchsorted(run.step, int(step)))
         ax.imshow(
-            similarity[i] / np.abs(similarity[i]).max(), vmin=-1, vmax=1, cmap="RdBu_r"
+            similarity[i] / np.abs(similarity[i]).max(), vmin=-1, vmax=1,
+            cmap="RdBu_r", aspect="auto",
         )
         ax.set_xticks(range(len(item_names)))
         ax.set_yticks(range(len(item_names)))
