@@ -192,6 +192,37 @@ def test_reading_time_agrees_with_the_instructor_guide(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_reading_time_follows_the_one_rule_of_the_book(path):
+    """Stated minutes within 10 % of words/150 + 1 min/equation + 5 s/code line."""
+    from learning_dynamics.book import reading_time as rt
+
+    nb = json.loads(path.read_text())
+    stated, measured = rt.stated_minutes(nb), rt.measure(nb)
+    assert stated is not None, f"{path.name}: no '**Reading time** about N minutes'"
+    assert rt.agrees(stated, measured.minutes), (
+        f"{path.name}: states {stated} min; the book's rule gives "
+        f"{measured.minutes:.0f} min ({measured}); "
+        "python -m learning_dynamics.book.reading_time")
+
+
+def test_reading_time_rule_counts_prose_equations_and_visible_code():
+    from learning_dynamics.book import reading_time as rt
+
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": "one two three $x$\n\n$$\na = b\n$$ (l)\n"
+                                            "```{math}\nc\n```\nfour"},
+        {"cell_type": "code", "metadata": {"tags": []}, "source": "x = 1\n\ny = 2\n"},
+        {"cell_type": "code", "metadata": {"tags": ["remove-input"]}, "source": "z\n"},
+    ]}
+    r = rt.measure(nb)
+    assert (r.words, r.equations, r.code_lines) == (6, 2, 2)
+    assert r.minutes == pytest.approx(6 / 150 + 2 + 10 / 60)
+    assert rt.agrees(50, 46) and not rt.agrees(50, 40) and rt.agrees(10, 7.5)
+    with pytest.raises(TypeError, match="notebook"):
+        rt.measure([])
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_text_holds_no_control_characters(path):
     """A "\\a" or "\\t" from a script turns \\approx or \\tau into a bell or a tab."""
     nb = json.loads(path.read_text())
