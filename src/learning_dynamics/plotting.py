@@ -86,9 +86,10 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4,
     (``axes[i, j]`` still works; panels are in reading order, row by row).  Each
     panel gets ``STACKED_HEIGHT`` times the height of the row it was asked in.
 
-    ``width`` is capped at ``MAX_WIDTH`` (7.2 inches, 720 CSS px): a wider figure would
-    be scaled down to the text column, and every label and legend with it (a 10-inch
-    figure shows 10-pt tick labels at 10.3 px and 7.5-pt legends at 7.7 px).  At or
+    ``width`` is capped at ``MAX_WIDTH`` (6.7 inches, 670 CSS px): a wider figure would
+    be scaled down to the 672-px image box of a 1280-px page, and every label and
+    legend with it (a 10-inch figure shows 10-pt tick labels at 9.3 px and 7.5-pt
+    legends at 7.0 px).  At or
     under the cap the figure is shown at its natural size on a 1280-px page, tick
     labels >= 10 px.
     """
@@ -116,9 +117,10 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4,
 
 #: Height of a stacked panel as a fraction of the row height asked for.
 STACKED_HEIGHT = 0.8
-#: Widest figure (inches): 720 CSS px at ``CSS_DPI``, inside the 740-px text column of
-#: a 1280-px window, so that no figure is scaled down (and its text with it).
-MAX_WIDTH = 7.2
+#: Widest figure (inches): 670 CSS px at ``CSS_DPI``, inside the 672-px box the theme
+#: gives an output image in a 1280-px window (measured in Chromium), so that no figure
+#: is scaled down, and its text with it.
+MAX_WIDTH = 6.7
 #: Smallest legend text, in points: 7.5 pt is 10.4 CSS px at ``CSS_DPI``.
 MIN_LEGEND_PT = 7.5
 

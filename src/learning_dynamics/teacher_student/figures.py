@@ -150,10 +150,15 @@ def plot_escape_statistics(escape_sgd, escape_ode):
 
 
 def plot_overlap_maps(R_snapshots, times):
-    """Heat maps of the student-teacher overlaps ``R`` at four times (2 x 2)."""
-    fig, axes = new_figure(2, 2, width=6.4, height=5.2)
+    """Heat maps of the student-teacher overlaps ``R``, one per time, stacked.
+
+    Cells are drawn wider than tall (``aspect="auto"``), so that each panel is as wide
+    as a line plot without a very tall figure.
+    """
+    fig, axes = new_figure(len(times), 1, width=6.4, height=2.4 * len(times))
+    axes = np.atleast_1d(axes)
     for ax, R, t in zip(axes.ravel(), R_snapshots, times, strict=True):
-        image = ax.imshow(R, vmin=-0.2, vmax=1.0, cmap="cividis")
+        image = ax.imshow(R, vmin=-0.2, vmax=1.0, cmap="cividis", aspect="auto")
         ax.set_xticks(range(R.shape[1]))
         ax.set_yticks(range(R.shape[0]))
         ax.set_xlabel("teacher unit $n$")

@@ -87,14 +87,24 @@ def plot_training_curves(run, axes=None):
     return ax, ax2
 
 
+#: Size (inches) of a stacked decision-plane panel: a square map >= 4 in (400 px) wide
+#: with its title and axis labels.
+PLANE_WIDTH, PLANE_PANEL_HEIGHT = 5.4, 4.9
+
+
 def plot_decision_planes(run, steps, seed_index: int = 0, axes=None, extent=2.0):
-    """Heat maps of ``f`` on the plane ``s mu1 + r mu2`` at four checkpoints (2 x 2)."""
+    """Heat maps of ``f`` on the plane ``s mu1 + r mu2``, one per checkpoint, stacked.
+
+    The plane keeps equal axes (the geometry of the four clusters is the point), so a
+    panel 400 px wide is also 400 px tall: ``PLANE_PANEL_HEIGHT`` inches a panel.
+    """
     run = _check_run(run)
     seed_index = check_int("seed_index", seed_index, minimum=0,
                            maximum=len(run.seeds) - 1)
     steps = list(steps)
     if axes is None:
-        _, axes = new_figure(2, 2, width=6.8, height=6.4)
+        _, axes = new_figure(len(steps), 1, width=PLANE_WIDTH,
+                             height=PLANE_PANEL_HEIGHT * len(steps))
     for ax, step in zip(np.ravel(axes), steps, strict=False):
         s, r, F = decision_plane(run.w_plane[seed_index, run.index(step)], run.mu_norm,
                                  extent=extent)
