@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+import learning_dynamics as ld
 from learning_dynamics import deep_linear as dl
 from learning_dynamics.statistics import ASSERT_Z, wilson_interval
 
@@ -196,36 +197,79 @@ def test_tree_levels_are_grouped_and_sampled_within_four_percent():
     assert max(deviations) < 0.04  # chapter: < 0.05
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known, not yet fixed: the measured spread (0.717) misses the chapter's"
-        " tolerance source (0.777) (closing note)"
-    ),
-    strict=False)
-@pytest.mark.slow
-def test_category_in_noise_spreads_behind_the_chapter_tolerances():
+def _noise_network_agreement(seeds):
+    """(v_net . v_data)^2 of the chapter's network at K_i = 20, one per seed.
+
+    The chapter's recipe: one data set per seed, a 16-wide network from a small
+    random start, and its first learned item pattern (the top right singular vector
+    of its mode matrix when the top strength first reaches half the data's).
+    """
     sizes = dict(n_items=100, n_features=200, noise=1.0)
-    for k in (2, 4, 20, 40):
-        overlap, top = dl.category_noise_sample(k, 20, 50_000 + np.arange(200), **sizes)
+    agreement = np.empty(len(seeds))
+    with ld.single_threaded():  # many small products: one thread is fastest
+        for i, seed in enumerate(seeds):
+            agreement[i] = _one_noise_network(seed, sizes)
+    return agreement
+
+
+def _one_noise_network(seed: int, sizes: dict) -> float:
+    data = dl.noisy_category_data(20, 20, seed=60_000 + seed, **sizes)
+    _, sv, vt = np.linalg.svd(data.y)
+    run = dl.train(data, hidden=16, eta=0.1 * dl.stability_limit(data), steps=150,
+                   init_scale=1e-3, seed=seed, record=np.arange(0, 151, 3),
+                   prediction_rows=[0])
+    top = np.linalg.norm(run.mode_matrix, ord=2, axis=(1, 2))
+    learned = int(np.argmax(top >= sv[0] / 2))
+    v_hat = run.svd.v @ np.linalg.svd(run.mode_matrix[learned])[2][0]
+    return float((v_hat @ vt[0]) ** 2)
+
+
+@pytest.mark.slow
+def test_category_in_noise_data_spreads_behind_the_chapter_tolerances():
+    """Each chapter assert on 100 data sets per strength fails with chance <= 1e-4.
+
+    The chapter averages 100 data sets; here ``n`` fresh ones bound the mean (its
+    finite-size bias) at ``ASSERT_Z``, and the chapter's own sampling error
+    ``ASSERT_Z * sd / 10`` is added on top. About 8 s of CPU.
+    """
+    sizes = dict(n_items=100, n_features=200, noise=1.0)
+    for k in (2, 4, 7, 10, 20, 40):
+        n = 1000 if k == 20 else 400  # K_i = 20 has the widest overlap spread
+        with ld.single_threaded():
+            overlap, top = dl.category_noise_sample(
+                k, 20, 80_000 + 1000 * k + np.arange(n), **sizes)
         pred = dl.category_outlier(np.sqrt(20 * k), 1.0, 100, 200)
-        if k <= 4:
-            assert overlap.mean() < 0.07  # chapter: mean over 100 < 0.1
-        else:  # the finite-size bias allowed for by the chapter's "+ 0.02"
-            assert abs(overlap.mean() - pred["item_overlap"][0]) < 0.01
-        assert abs(top.mean() / pred["singular_value"][0] - 1) < 0.02  # chapter: 0.03
-    agreement = []
-    for seed in range(100):
-        data = dl.noisy_category_data(20, 20, seed=60_000 + seed, **sizes)
-        v_data = np.linalg.svd(data.y)[2][0]
-        run = dl.train(data, hidden=16, eta=0.1 * dl.stability_limit(data), steps=150,
-                       init_scale=1e-3, seed=seed, record=np.arange(0, 151, 3),
-                       prediction_rows=[0])
-        top = np.linalg.norm(run.mode_matrix, ord=2, axis=(1, 2))
-        learned = int(np.argmax(top >= np.linalg.norm(data.y, 2) / 2))
-        v_hat = run.svd.v @ np.linalg.svd(run.mode_matrix[learned])[2][0]
-        agreement.append((v_hat @ v_data) ** 2)
-    # chapter: each of 4 networks (K_i >= 20) >= 0.8
-    assert min(agreement) > 0.85, (min(agreement), np.quantile(agreement, 0.01))
+        twin = dl.category_outlier(np.sqrt(20 * k), 1.0, 200, 100)["item_overlap"][0]
+        sd, mean = overlap.std(ddof=1), overlap.mean()
+        here, chapter = ASSERT_Z * sd / np.sqrt(n), ASSERT_Z * sd / 10
+        if k <= 4:  # chapter: the mean over 100 < 0.1
+            assert mean + here + chapter < 0.1, (k, mean, here, chapter)
+        if k >= 20:  # chapter: |mean - (dl-bbp)| < ASSERT_Z sd / 10 + 0.02
+            # the finite-size bias, bounded at ASSERT_Z, fits the chapter's 0.02
+            assert abs(mean - pred["item_overlap"][0]) + here < 0.02, (k, mean)
+            # and the feature-side twin stays outside the same tolerance
+            assert abs(mean - twin) - here > chapter + 0.02, (k, mean, twin)
+        # chapter: |mean top / (dl-bbp) - 1| < 0.03 at every strength
+        value = pred["singular_value"][0]
+        bias = abs(top.mean() / value - 1) + ASSERT_Z * top.std(ddof=1) / value * (
+            1 / np.sqrt(n) + 1 / 10)
+        assert bias < 0.03, (k, bias)
+
+
+@pytest.mark.slow
+def test_category_in_noise_networks_learn_the_top_item_vector_as_a_rate():
+    """The chapter's median of 20 networks >= 0.8 fails with chance <= 1e-4.
+
+    A network's first learned item pattern is the data's top item vector in most
+    seeds, not in all: about 4 % of networks fall below 0.8 (as low as 0.5), so the
+    chapter states a rate and asserts a median. 400 networks, about 20 s of CPU.
+    """
+    agreement = _noise_network_agreement(range(400))
+    below = agreement < 0.8
+    assert 0 < below.mean() < 0.1, below.mean()  # the chapter's "about 4 %"
+    assert np.median(agreement) > 0.9
+    assert _median_fails_at_most(below, 20), wilson_interval(
+        int(below.sum()), below.size, z=ASSERT_Z)
 
 
 @pytest.mark.slow
