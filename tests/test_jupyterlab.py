@@ -252,7 +252,7 @@ HIDDEN_TAGS = ("solution", "hide-input", "remove-input")
 
 
 def test_code_the_book_hides_is_collapsed(page, chapter, request):
-    if _stem(chapter) in ("02_deep_linear", "07_skill_learning"):
+    if _stem(chapter) == "02_deep_linear":
         request.applymarker(pytest.mark.xfail(
             reason="known, not yet fixed: a hidden code cell shows in JupyterLab "
                    "(closing note)", strict=False))
