@@ -224,3 +224,50 @@ def test_paired_tasks_share_inputs_and_rescale_only_what_they_should():
     assert init.X is task.X and init.sigma0_2 == 0.25 and np.any(init.w0 != 0)
     with pytest.raises(ValueError, match="noise-free"):
         gen.with_snr(gen.make_task(5, 5, np.inf, seed=26), 1.0)
+
+
+def test_nested_tasks_hold_one_input_array_and_keep_the_law_of_each_load():
+    small, large = gen.make_nested_tasks(20, [10, 30], 2.0, sigma0=0.5, seeds=400,
+                                         seed=27)
+    assert np.shares_memory(small.X, large.X) and small.P == 10 and large.P == 30
+    np.testing.assert_array_equal(small.X, large.X[:, :, :10])
+    np.testing.assert_array_equal(small.y, large.y[:, :10])
+    np.testing.assert_allclose(
+        small.y, np.einsum("sd,sdp->sp", small.w_teacher, small.X) + small.noise)
+    assert small.noise2 == 0.5 and small.sigma0_2 == 0.25
+    # the law of make_task: entry variance 1/d of X, 1/SNR of the noise (400 draws)
+    x = small.X.ravel()
+    se = np.sqrt(2 / x.size)  # relative standard error of a Gaussian variance
+    assert abs(np.var(x) * 20 - 1) < ASSERT_Z * se
+    assert abs(np.var(small.noise) / 0.5 - 1) < ASSERT_Z * np.sqrt(2 / small.noise.size)
+    # the converged error of each load matches the finite-d formula (400 draws)
+    for task in (small, large):
+        converged = gen.gd_exact(task, [np.inf], eta=0.05).test_error[:, 0]
+        expected = gen.converged_test_error_finite(
+            20, task.P, noise2=0.5, sigma0_2=0.25)
+        assert _z(converged, expected) < ASSERT_Z
+
+
+def test_nested_tasks_validate_their_arguments():
+    with pytest.raises(TypeError, match="Ps"):
+        gen.make_nested_tasks(10, 5, 1.0)
+    with pytest.raises(ValueError, match="Ps"):
+        gen.make_nested_tasks(10, [], 1.0)
+    with pytest.raises(ValueError, match="Ps"):
+        gen.make_nested_tasks(10, [5, 0], 1.0)
+    with pytest.raises(ValueError, match="seeds"):
+        gen.make_nested_tasks(4000, [4000], 1.0, seeds=5000)
+
+
+@pytest.mark.slow
+def test_smallest_nonzero_eigenvalue_at_half_load_stays_far_above_the_chapters_bound():
+    """The spread behind the chapter's 'next eigenvalue > 0.03' (d = 300, P = 150,
+    minimum over 40 draws): over 400 draws the smallest non-zero eigenvalue of
+    X X^T (that of X^T X) sits more than 4.56 standard deviations above 0.03 (the
+    one-sided normal quantile of 1e-4 / 40; its left tail is lighter than normal)."""
+    task = gen.make_task(300, 150, 4.0, seeds=400, seed=28)
+    smallest = np.linalg.eigvalsh(np.swapaxes(task.X, 1, 2) @ task.X)[:, 0]
+    assert (smallest.mean() - 0.03) / smallest.std(ddof=1) > 4.56, (
+        smallest.mean(), smallest.std(ddof=1))
+    # and it sits near the Marchenko-Pastur edge (1 - sqrt(1/2))^2 = 0.086
+    assert abs(np.median(smallest) - (1 - math.sqrt(0.5)) ** 2) < 0.03

@@ -335,3 +335,116 @@ def test_signgd_path_error_is_below_two_over_sqrt_d_w2_over_200_frames():
                     for j in range(200)])
     w2 = p[1] / np.linalg.norm(p)
     assert err.max() * math.sqrt(d) * w2 < 2.0, err.max()
+
+
+@pytest.mark.slow
+def test_minibatch_noise_delays_the_rare_skill_far_beyond_the_chapters_margin():
+    """The spread behind the noise exercise's assert (r = 100, B = 128, d = 1000):
+    the mean t2 of 4 minibatch frames over the mean t2 of 8 exact-gradient frames
+    exceeds 1.05. Over 400 frames of each, the ratio of the means minus 1.05 must
+    be more than ASSERT_Z standard deviations of that 4-over-8 statistic."""
+    p, d, eta, frames = sl.two_skill_frequencies(100.0), 1000, 3e-4, 400
+    noisy = sl.geometry_run(sl.task_vectors(2, d, seeds=frames, seed=78), p,
+                            "signgd", eta, 900, batch=128, seed=79)
+    exact = sl.geometry_run(sl.task_vectors(2, d, seeds=frames, seed=80), p,
+                            "signgd", eta, 900)
+    t_noisy, t_exact = noisy.learning_time[:, 1], exact.learning_time[:, 1]
+    assert np.all(np.isfinite(t_noisy)) and np.all(np.isfinite(t_exact))
+    ratio = t_noisy.mean() / t_exact.mean()
+    sd = math.sqrt(t_noisy.var(ddof=1) / 4
+                   + ratio**2 * t_exact.var(ddof=1) / 8) / t_exact.mean()
+    assert (ratio - 1.05) / sd > ASSERT_Z, (ratio, sd)
+    # the skill learned first is not delayed: t1 agrees within its standard error
+    t1_gap = noisy.learning_time[:, 0].mean() - exact.learning_time[:, 0].mean()
+    t1_se = math.sqrt((noisy.learning_time[:, 0].var(ddof=1)
+                       + exact.learning_time[:, 0].var(ddof=1)) / frames)
+    assert abs(t1_gap) < ASSERT_Z * t1_se + 1.0, (t1_gap, t1_se)
+
+
+def _speedup(u2, t1):
+    """The chapter's rate of skill 2 just after t1 over its rate before t1."""
+    lo, hi = np.log(u2[int(0.2 * t1)]), np.log(u2[int(0.8 * t1)])
+    before = (lo - hi) / (int(0.8 * t1) - int(0.2 * t1))
+    after = (np.log(u2[t1 + 5]) - np.log(u2[t1 + 35])) / 30
+    return after / before
+
+
+def _floored_ratio(r, v, steps):
+    """The chapter's sign-law map with the learned skill's residual floored at v/2."""
+    p = sl.two_skill_frequencies(np.asarray(r, float))
+    s, t = np.zeros_like(p), np.full(p.shape, np.inf)
+    for i in range(1, steps + 1):
+        w = p * np.maximum(1 - s, v / 2)
+        s = s + v * w / np.linalg.norm(w, axis=-1, keepdims=True)
+        t[(s > 0.9) & np.isinf(t)] = i
+    return t[..., 1] / t[..., 0]
+
+
+def _resampled(values, k, statistic, draws=20_000, seed=83):
+    """The chapter's statistic of k frames, over `draws` resamples of the frames."""
+    from learning_dynamics.seeding import make_rng
+
+    idx = make_rng(seed).integers(0, len(values), size=(draws, k))
+    return statistic(values[idx])
+
+
+@pytest.mark.slow
+def test_sign_law_mechanism_margins_hold_over_400_frames():
+    """Spreads behind three of the chapter's SignGD asserts (d = 1000, eta = 3e-4):
+    the rare-skill speed-up at t1 (8 frames, r = 10: |mean/law - 1| < 0.2), Adam's
+    excess removed by beta2 = 0.9 (8 frames: share - ASSERT_Z SE > 0.5) and the
+    finite-step error at r = 100 (16 paired frames: |dev(eta/3)| < |dev(eta)|/2).
+    Over resamples of 400 frames, each statistic clears its threshold by more than
+    ASSERT_Z of its standard deviations."""
+    d, eta, frames = 1000, 3e-4, 400
+    v = sl.sign_speed(eta, d)
+    p10 = sl.two_skill_frequencies(10.0)
+    tasks = sl.task_vectors(2, d, seeds=frames, seed=81)
+    sign = sl.geometry_run(tasks, p10, "signgd", eta, 700)
+    law10 = sl.sign_law_map(p10, v, 700)
+    law_speed = _speedup(1 - law10[:, 1], int(sl.learning_times(law10)[0]))
+    speed = np.array([_speedup(1 - sign.s[:, j, 1], int(t)) for j, t
+                      in enumerate(sign.learning_time[:, 0])]) / law_speed
+    stat = _resampled(speed, 8, lambda x: 0.2 - np.abs(x.mean(1) - 1))
+    assert stat.mean() > ASSERT_Z * stat.std(), (speed.mean(), stat.std())
+
+    def ratio(run):
+        return run.learning_time[:, 1] / run.learning_time[:, 0]
+
+    adam = ratio(sl.geometry_run(tasks, p10, "adam", eta, 1200))
+    short = ratio(sl.geometry_run(tasks, p10, "adam", eta, 1200, betas=(0.9, 0.9)))
+    pairs = np.stack([adam - short, adam - ratio(sign)], axis=1)
+
+    def share_margin(x):
+        share = x[..., 0].mean(1) / x[..., 1].mean(1)
+        se = x[..., 0].std(1, ddof=1) / math.sqrt(8) / x[..., 1].mean(1)
+        return share - ASSERT_Z * se - 0.5
+
+    stat = _resampled(pairs, 8, share_margin)
+    assert stat.mean() > ASSERT_Z * stat.std(), (pairs.mean(0), stat.std())
+
+    p100, law100 = sl.two_skill_frequencies(100.0), sl.two_skill_ratio(100.0, "sign")
+    tasks = sl.task_vectors(2, d, seeds=frames, seed=82)
+    devs = np.stack([ratio(sl.geometry_run(tasks, p100, "signgd", eta, 700)),
+                     ratio(sl.geometry_run(tasks, p100, "signgd", eta / 3, 2000))],
+                    axis=1) / law100 - 1
+    stat = _resampled(devs, 16, lambda x: 0.5 * np.abs(x[..., 0].mean(1))
+                      - np.abs(x[..., 1].mean(1)))
+    assert stat.mean() > ASSERT_Z * stat.std(), (devs.mean(0), stat.std())
+
+
+@pytest.mark.slow
+def test_crossover_to_the_floored_law_holds_over_200_frames():
+    """The spread behind the chapter's r = 300, 1000 assert: the mean t2/t1 of 4
+    frames is within 30 % of the floored sign law at both r, by more than ASSERT_Z
+    standard deviations of the 4-frame statistic (200 frames per r)."""
+    d, eta, frames = 1000, 3e-4, 200
+    v = sl.sign_speed(eta, d)
+    for r, seed in ((300.0, 84), (1000.0, 85)):
+        run = sl.geometry_run(sl.task_vectors(2, d, seeds=frames, seed=seed),
+                              sl.two_skill_frequencies(r), "signgd", eta, 2500)
+        rel = (run.learning_time[:, 1] / run.learning_time[:, 0]
+               / _floored_ratio(r, v, 1500))
+        assert np.all(np.isfinite(rel))
+        stat = _resampled(rel, 4, lambda x: 0.3 - np.abs(x.mean(1) - 1))
+        assert stat.mean() > ASSERT_Z * stat.std(), (r, rel.mean(), rel.std())

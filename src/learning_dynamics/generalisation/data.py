@@ -20,6 +20,7 @@ __all__ = [
     "MAX_SEEDS",
     "LinearTask",
     "RandomFeaturesTask",
+    "make_nested_tasks",
     "make_task",
     "make_random_features_task",
     "noise_variance",
@@ -133,6 +134,58 @@ def make_task(d: int, P: int, snr: float, *, sigma0: float = 0.0, seeds: int = 1
     w0 = sigma0 * rng.standard_normal((seeds, d))
     y = np.einsum("sd,sdp->sp", w_teacher, X) + noise
     return LinearTask(X, y, w_teacher, w0, noise, sigma_w**2, noise2, sigma0**2)
+
+
+def make_nested_tasks(d: int, Ps, snr: float, *, sigma0: float = 0.0,
+                      seeds: int = 1, seed: int = 0,
+                      sigma_w: float = 1.0) -> tuple[LinearTask, ...]:
+    """Nested data sets: one draw of ``max(Ps)`` samples per seed, of which the task
+    with ``P`` samples uses the first ``P`` (eq. (gen-setup)).
+
+    Each task has exactly the law of :func:`make_task` (the first ``P`` columns of
+    i.i.d. columns are i.i.d.); the tasks share the teacher, the initial weights and
+    the inputs, whose array is held once (each task's ``X`` is a view of it), so a
+    sweep over loads costs the memory of its largest load. Draws are independent
+    across seeds and dependent across loads (more samples of the same problem).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension, in ``[1, MAX_DIM]``.
+    Ps : sequence of int
+        Sample counts, 1 to 100 of them, each in ``[1, MAX_DIM]``.
+    snr, sigma0, seeds, seed, sigma_w
+        As in :func:`make_task`.
+
+    Returns
+    -------
+    tuple of LinearTask
+        One per entry of ``Ps``, in that order.
+    """
+    d = check_int("d", d, minimum=1, maximum=MAX_DIM)
+    if isinstance(Ps, (str, bytes)) or not hasattr(Ps, "__len__"):
+        raise TypeError(f"Ps must be a sequence of sample counts; got {Ps!r}")
+    if not 1 <= len(Ps) <= 100:
+        raise ValueError(f"Ps must hold 1 to 100 sample counts; got {len(Ps)}")
+    Ps = [check_int("Ps", P, minimum=1, maximum=MAX_DIM) for P in Ps]
+    seeds = check_int("seeds", seeds, minimum=1, maximum=MAX_SEEDS)
+    seed = check_seed("seed", seed)
+    sigma0 = check_float("sigma0", sigma0, minimum=0.0, maximum=100.0)
+    sigma_w = check_float("sigma_w", sigma_w, minimum=0.0, min_inclusive=False,
+                          maximum=1000.0)
+    noise2 = noise_variance(snr, sigma_w**2)
+    P_max = max(Ps)
+    check_memory("seeds", seeds,
+                 8.0 * seeds * (d * P_max + 2 * P_max * len(Ps) + 2 * d))
+    rng = make_rng(seed)
+    X = rng.standard_normal((seeds, d, P_max)) / math.sqrt(d)
+    w_teacher = sigma_w * rng.standard_normal((seeds, d))
+    noise = math.sqrt(noise2) * rng.standard_normal((seeds, P_max))
+    w0 = sigma0 * rng.standard_normal((seeds, d))
+    y = np.einsum("sd,sdp->sp", w_teacher, X) + noise
+    return tuple(LinearTask(X[:, :, :P], y[:, :P].copy(), w_teacher, w0,
+                            noise[:, :P].copy(), sigma_w**2, noise2, sigma0**2)
+                 for P in Ps)
 
 
 def with_snr(task: LinearTask, snr: float) -> LinearTask:
