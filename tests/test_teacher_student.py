@@ -952,3 +952,157 @@ def test_ln_d_slope_of_ode_escape_lies_between_plateau_state_and_fixed_point_rat
         high,
     )
     assert slope + ASSERT_Z * slope_se < 2 * low, (slope, slope_se)
+
+
+@pytest.mark.slow
+def test_both_layer_sgd_stays_within_the_chapters_band_of_its_ode_at_d_80():
+    # chapter 5, over-parameterisation: the chapter compares the mean SGD error of 4
+    # runs per width (both layers, eta = eta_v = 1, sigma = 0.5, d = 80) over
+    # 250 <= t < 300 with the ODE from the same starts and asserts
+    # |SGD/ODE - 1| < 0.3. Here 200 runs per width size that band: the mean ratio
+    # of 4 runs lies within ASSERT_Z of its seed spread inside it.
+    from learning_dynamics.statistics import ASSERT_Z
+
+    n, d = 200, 80
+    teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
+    starts, mask = ts.pad_students(
+        [
+            ts.student_overlaps(
+                teacher, ts.init_student(d, k, seeds=n, scale=0.1, seed=900 + k)
+            )
+            for k in (2, 3, 4)
+        ]
+    )
+    kw = dict(eta_v=1.0, noise=0.5, unit_mask=mask)
+    sgd = ts.order_parameter_sgd(starts, d, 1.0, 300.0, n_record=61, seed=9, **kw)
+    ode = ts.integrate_ode(starts, 1.0, 300.0, dt=0.5, n_record=61, **kw)
+    late = sgd.t[:, 0] >= 250
+    ratio = (sgd.eps_g[late].mean(0) / ode.eps_g[late].mean(0) - 1).reshape(3, n)
+    mean, spread = ratio.mean(1), ratio.std(1, ddof=1)
+    print("SGD/ODE - 1 by K = 2, 3, 4: mean", mean, "sd", spread)
+    assert np.all(np.abs(mean) + ASSERT_Z * spread / 2 < 0.3), (mean, spread)
+
+
+_WIDE_D = (125, 500, 2000)
+_WIDE_RUNS = 200
+
+
+def _sgd_and_ode_from_random_starts(dim):
+    """200 random starts at ``dim`` (eta = 1, K = M = 2): SGD (exact chain) and the ODE
+    from the same starts, both recorded at every integer time up to t = 150."""
+    cache = _sgd_and_ode_from_random_starts.__dict__.setdefault("cache", {})
+    if dim not in cache:
+        starts = ts.student_overlaps(
+            ts.make_teacher(dim, 2, seed=0),
+            ts.init_student(dim, 2, seeds=_WIDE_RUNS, scale=0.1, seed=800 + dim),
+        )
+        sgd = ts.order_parameter_sgd(starts, dim, 1.0, 150.0, n_record=151, seed=dim)
+        ode = ts.integrate_ode(starts, 1.0, 150.0, dt=0.25, n_record=151)
+        cache[dim] = (np.arange(151.0), sgd.eps_g, ode.eps_g)
+    return cache[dim]
+
+
+@pytest.mark.slow
+def test_escape_time_spread_around_the_ode_does_not_shrink_over_a_16_fold_range_of_d():
+    # chapter 5, the spread claim: SGD's escape time minus the ODE's from the same
+    # start has a spread set by SGD noise, which scales like the initial symmetry
+    # breaking (both 1/sqrt d), so the spread does not shrink with d. A robust spread
+    # (IQR) at d = 125, 500, 2000, 200 runs each: the slope of log IQR in ln d must lie
+    # within ASSERT_Z bootstrap standard errors of 0 and far from the -1/2 of a
+    # spread shrinking like 1/sqrt d. The exact chain costs the same per step at every
+    # d (t d steps in all).
+    from learning_dynamics.seeding import make_rng
+    from learning_dynamics.statistics import ASSERT_Z
+
+    rng = make_rng(77)
+    log_iqr, log_se = [], []
+    for dim in _WIDE_D:
+        t, eps_sgd, eps_ode = _sgd_and_ode_from_random_starts(dim)
+        gap = ts.escape_time(t, eps_sgd, 0.01, after=10) - ts.escape_time(
+            t, eps_ode, 0.01, after=10
+        )
+        gap = gap[np.isfinite(gap)]
+        assert gap.size >= 0.9 * _WIDE_RUNS, (dim, gap.size)
+        iqr = np.subtract(*np.percentile(gap, [75, 25]))
+        boot = [
+            np.subtract(*np.percentile(rng.choice(gap, gap.size), [75, 25]))
+            for _ in range(400)
+        ]
+        log_iqr.append(np.log(iqr))
+        log_se.append(np.std(np.log(boot), ddof=1))
+    x = np.log(_WIDE_D)
+    w = 1 / np.array(log_se) ** 2
+    xc = x - np.sum(w * x) / w.sum()
+    slope = np.sum(w * xc * np.array(log_iqr)) / np.sum(w * xc**2)
+    slope_se = np.sum(w * xc**2) ** -0.5
+    print("IQR by d:", np.round(np.exp(log_iqr), 2), "slope", slope, "+-", slope_se)
+    assert abs(slope) < ASSERT_Z * slope_se, (slope, slope_se, np.exp(log_iqr))
+    assert slope - ASSERT_Z * slope_se > -0.5, (slope, slope_se)
+
+
+@pytest.mark.slow
+def test_plateau_deviation_of_sgd_from_its_ode_is_small_and_halves_from_d_125_to_500():
+    # chapter 5, rows "SGD vs ODE before the escape" and "deviation ratio": the chapter
+    # takes the median over 40 runs of |eps_SGD / eps_ODE - 1| at each time, averages
+    # it over 5 <= t <= 50 (dev_level), and asserts dev_level(500) < 0.05 and
+    # dev_level(125) / dev_level(500) in [1.4, 2.8]. Here the spread of both statistics
+    # over blocks of 40 runs is bootstrapped from 200 runs per d; each bound must hold
+    # at ASSERT_Z bootstrap standard deviations.
+    from learning_dynamics.seeding import make_rng
+    from learning_dynamics.statistics import ASSERT_Z
+
+    rng = make_rng(78)
+    levels = {}
+    for dim in (125, 500):
+        t, eps_sgd, eps_ode = _sgd_and_ode_from_random_starts(dim)
+        rel = np.abs(eps_sgd / eps_ode - 1)[(t >= 5) & (t <= 50)]
+        picks = rng.integers(0, _WIDE_RUNS, size=(1000, 40))
+        levels[dim] = np.median(rel[:, picks], axis=2).mean(0)  # (1000,) blocks
+    ratio = levels[125] / levels[500]
+    summary = {d: (x.mean(), x.std()) for d, x in levels.items()}
+    print(summary, ratio.mean(), ratio.std())
+    top = levels[500].mean() + ASSERT_Z * levels[500].std(ddof=1)
+    assert top < 0.05, (levels[500].mean(), levels[500].std())
+    low = ratio.mean() - ASSERT_Z * ratio.std(ddof=1)
+    high = ratio.mean() + ASSERT_Z * ratio.std(ddof=1)
+    assert 1.4 <= low and high <= 2.8, (ratio.mean(), ratio.std())
+
+
+@pytest.mark.slow
+def test_first_layer_extra_units_run_away_while_both_layer_students_settle():
+    # chapter 5, over-parameterisation (eta = 1, sigma = 0.5, d = 80 starts): the
+    # chapter calls a run settled when no Q_ik changes by more than 0.5 over
+    # 900 <= t <= 1000, and asserts that both-layer K = 2, 3, 4 settle, that
+    # first-layer K = 3, 4 do not (a cancelling pair, cosine < -0.95, whose norm
+    # grows), and that the settled both-layer error falls with K in every run. Over
+    # 200 starts per setting every run must obey each statement. (First-layer K = 2
+    # settles at its unique fixed point in every start; RK4 at dt = 1 here, which
+    # changes eps_g at t = 1000 by under 1e-3 relative against the chapter's 0.5.)
+    n, d = 200, 80
+    teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
+    settings_ = [(3, False), (4, False), (2, True), (3, True), (4, True)]
+    starts, mask = ts.pad_students(
+        [
+            ts.student_overlaps(
+                teacher, ts.init_student(d, k, seeds=n, scale=0.1, seed=950 + j)
+            )
+            for j, (k, _) in enumerate(settings_)
+        ]
+    )
+    eta_v = np.repeat([1.0 if both else 0.0 for _, both in settings_], n)
+    kw = dict(eta_v=eta_v, noise=0.5, unit_mask=mask)
+    ode = ts.integrate_ode(starts, 1.0, 1000.0, dt=1.0, n_record=11, **kw)
+    change = np.abs(ode.Q[-1] - ode.Q[-2]).max((1, 2)).reshape(5, n)
+    print("change of Q per setting, max:", change.max(-1), "min:", change.min(-1))
+    assert change[:2].min() > 0.5 and change[2:].max() < 0.5, change.max(-1)
+    Q = ode.Q[-1].reshape(5, n, 4, 4)[:2]
+    norms = np.sqrt(np.diagonal(Q, axis1=-2, axis2=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = Q / (norms[..., :, None] * norms[..., None, :])
+    cos = np.where(np.isfinite(cos), cos, 0.0)
+    assert cos.min((-2, -1)).max() < -0.95, cos.min((-2, -1)).max()
+    late = ode.eps_g[-2:].mean(0).reshape(5, n)[2:]
+    assert late[0].min() > late[1].max() and late[1].min() > late[2].max(), (
+        late.min(-1),
+        late.max(-1),
+    )

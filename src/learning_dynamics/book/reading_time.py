@@ -10,11 +10,12 @@ The rule, the same for the whole book::
   reading of technical prose, slower than the 200-250 of ordinary text.
 * **displayed equations**: ``$$ ... $$`` blocks and ``{math}`` directives, one minute
   each (reading it and checking it against the line before).
-* **visible code lines**: non-blank lines of code cells a reader sees (not tagged
-  ``hide-input``, ``remove-input`` or ``remove-cell``), five seconds each.
+* **visible code lines**: non-blank lines of code cells a reader sees unfolded (not
+  tagged ``hide-input``, ``remove-input``, ``remove-cell`` or ``solution``: the
+  verification code and the reference solutions are collapsed), five seconds each.
 
-Solutions count: a student who checks an answer reads it.  Exercises take longer
-than their reading time; chapters say so.
+Exercises, and the solutions a student opens after trying them, take longer than
+the reading time; chapters say so.
 ``python -m learning_dynamics.book.reading_time`` prints the table;
 ``tests/test_book_layout.py`` checks every chapter's stated time against it.
 """
@@ -37,7 +38,7 @@ SECONDS_PER_CODE_LINE = 5.0
 #: stated time to 5 minutes moves it at most 2.5 minutes; the rest is the freedom of
 #: rounding a 47-minute chapter to "about 45").
 TOLERANCE = 0.1
-_HIDDEN = {"hide-input", "remove-input", "remove-cell"}
+_HIDDEN = {"hide-input", "remove-input", "remove-cell", "solution"}
 _DISPLAY = re.compile(r"\$\$.*?\$\$|```\{math\}.*?```", flags=re.S)
 
 

@@ -89,7 +89,7 @@ def plot_plateau_heights(
 
 def plot_escape(log_inv_delta, escape_times, etas, rates, eta_grid, rate_grid):
     """Left: ODE escape time against ``ln(1/delta)`` for several ``eta``, with lines
-    of slope ``1/lambda``. Right: ``lambda / eta`` of the linearisation against
+    of slope ``1/omega``. Right: ``omega / eta`` of the linearisation against
     ``eta`` with the measured slopes."""
     fig, (ax, ax2) = new_figure(1, 2, width=6.8, height=3.3)
     for j, (eta, lam) in enumerate(zip(etas, rates, strict=True)):
@@ -100,13 +100,13 @@ def plot_escape(log_inv_delta, escape_times, etas, rates, eta_grid, rate_grid):
         ax.plot(log_inv_delta, line, **{**THEORY_STYLE, "linewidth": 1})
     ax.set_xlabel(r"$\ln(1/\delta)$")
     ax.set_ylabel(r"escape time $t_{\rm esc}$")
-    ax.set_title("slope $1/\\lambda$")
+    ax.set_title("slope $1/\\omega$")
     ax.legend(fontsize=8)
     ax2.plot(
         eta_grid,
         np.asarray(rate_grid) / np.asarray(eta_grid),
         **THEORY_STYLE,
-        label=r"linearisation $\lambda/\eta$",
+        label=r"linearisation $\omega/\eta$",
     )
     slopes = [
         np.polyfit(log_inv_delta, escape_times[j], 1)[0] for j in range(len(etas))
@@ -119,7 +119,7 @@ def plot_escape(log_inv_delta, escape_times, etas, rates, eta_grid, rate_grid):
         label="from the measured slopes",
     )
     ax2.set_xlabel(r"learning rate $\eta$")
-    ax2.set_ylabel(r"$\lambda/\eta$")
+    ax2.set_ylabel(r"$\omega/\eta$")
     ax2.set_title(r"$t_{\rm esc} \propto 1/\eta$ at small $\eta$")
     ax2.legend(fontsize=8)
     return fig
@@ -178,9 +178,15 @@ def plot_overlap_maps(R_snapshots, times):
     return fig
 
 
-def plot_overparameterisation(widths, ode_eps, sgd_eps, sgd_error, labels):
-    """Asymptotic error against the student width ``K``: ODE fixed points (dashed)
-    and SGD time averages (dots), one colour per training mode."""
+def plot_overparameterisation(
+    widths, ode_eps, sgd_eps, sgd_error, labels, ode_same_times=None
+):
+    """Error against the student width ``K``, one colour per training mode.
+
+    ``ode_eps``: the ODE's late-window value (squares, dashed); ``sgd_eps`` with
+    ``sgd_error``: SGD time averages (dots); ``ode_same_times``, optional: the ODE
+    over SGD's window (crosses). The chapter states which windows.
+    """
     fig, ax = new_figure(width=6.4, height=3.6)
     for j, label in enumerate(labels):
         ax.plot(
@@ -190,6 +196,8 @@ def plot_overparameterisation(widths, ode_eps, sgd_eps, sgd_error, labels):
             marker="s",
             mfc="none",
         )
+        if ode_same_times is not None:
+            ax.plot(widths, ode_same_times[j], "x", color=PALETTE[j], ms=7)
         ax.errorbar(
             widths,
             sgd_eps[j],
@@ -200,7 +208,7 @@ def plot_overparameterisation(widths, ode_eps, sgd_eps, sgd_error, labels):
             label=f"{label}: SGD (dots), ODE (dashed)",
         )
     ax.set_xlabel("student width $K$ (teacher $M = 2$)")
-    ax.set_ylabel(r"asymptotic $\varepsilon_g$")
+    ax.set_ylabel(r"time-averaged $\varepsilon_g$")
     ax.set_title("over-parameterisation with label noise")
     ax.legend(fontsize=8)
     return fig

@@ -466,11 +466,11 @@ def stability_matrix(
 
 
 def escape_rate(hidden: int, eta: float, *, noise: float = 0.0) -> float:
-    """The unstable eigenvalue ``lambda`` of the symmetric fixed point, eq. (ts-escape).
+    """The unstable eigenvalue ``omega`` of the symmetric fixed point, eq. (ts-escape).
 
     The largest real part among the eigenvalues of :func:`stability_matrix` at
     :func:`symmetric_fixed_point`; escape from a symmetry breaking ``delta`` takes
-    about ``ln(1/delta) / lambda``.
+    about ``ln(1/delta) / omega``.
     """
     point = symmetric_fixed_point(hidden, eta, noise=noise)
     eig = np.linalg.eigvals(stability_matrix(point.params(hidden), eta, noise=noise))
