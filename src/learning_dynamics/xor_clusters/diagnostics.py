@@ -110,7 +110,7 @@ class XORRun:
 def _linearity(pre_test, gram: XORGram, a):
     """Correlation with the linear classifier and the even/odd ratio on test points."""
     f_plus = np.maximum(pre_test, 0) @ a
-    f_minus = np.maximum(-pre_test, 0) @ a  # f(-x)
+    f_minus = f_plus - pre_test @ a  # f(-x), since relu(z) - relu(-z) = z
     f_even, f_odd = (f_plus + f_minus) / 2, (f_plus - f_minus) / 2
     linear = gram.test_gram @ gram.y
     corr = np.array([np.corrcoef(f_t, linear)[0, 1] if np.std(f_t) > 0 else 0.0
