@@ -100,19 +100,18 @@ def init_first_layer(config: XORConfig, seed=0) -> np.ndarray:
 
 
 def _coeff_step(pre, y, a, eta):
-    """Increment of ``C`` for pre-activations ``pre``, eq. (xor-gram).
+    """Increment of ``C^T`` for pre-activations ``pre``, eq. (xor-gram).
 
     ``pre`` is ``(n, m)``, or a stack ``(B, n, m)`` of independent networks (``y``
-    then ``(B, n)``); the increment is ``(m, n)`` or ``(B, m, n)``.  Returns the
-    increment and the loss at the current weights (a float, or one per network).
+    then ``(B, n)``); the increment of ``C^T`` has the shape of ``pre`` (the
+    increment of ``C`` is its transpose).  Returns the increment and the loss at the
+    current weights (a float, or one per network).
     """
     margins = y * (np.maximum(pre, 0.0) @ a)
     # -l'(margin) = 1/(1 + e^margin), written overflow-free
     loss_weights = 0.5 * (1.0 - np.tanh(0.5 * margins))
     n = pre.shape[-2]
-    active = pre > 0
-    signed = np.swapaxes(active * (loss_weights * y)[..., None], -1, -2)
-    increment = (eta / n) * a[:, None] * signed
+    increment = (pre > 0) * (loss_weights * y)[..., None] * ((eta / n) * a)
     loss = np.mean(np.logaddexp(0.0, -margins), axis=-1)
     return increment, (float(loss) if np.ndim(loss) == 0 else loss)
 
@@ -138,19 +137,19 @@ def _gram_batch(grams: list, eta: float, steps: np.ndarray) -> list:
     G = np.stack([g.gram for g in grams])
     P0 = np.stack([g.pre_init for g in grams])
     Y = np.stack([g.y for g in grams])
-    coeff = np.zeros((len(grams), m, n))
+    coeff_t = np.zeros((len(grams), n, m))  # C^T, laid out like the pre-activations
     keep = set(steps.tolist())
     kept, loss = [], np.empty((len(grams), int(steps[-1]) + 1))
     for t in range(loss.shape[1]):
-        pre = P0 + G @ np.swapaxes(coeff, 1, 2)
+        pre = P0 + G @ coeff_t
         if t in keep:
-            kept.append(coeff.copy())
+            kept.append(np.swapaxes(coeff_t, 1, 2).copy())
         increment, loss[:, t] = _coeff_step(pre, Y, a, eta)
         finite = np.isfinite(loss[:, t])
         if not finite.all():  # the first diverged seed stops the batch
             check_finite_loss(loss[~finite, t][0], t, knob=_KNOB.format(eta),
                               hint=_HINT)
-        coeff += increment
+        coeff_t += increment
     return [_trajectory(g, steps, [c[b] for c in kept], loss[b])
             for b, g in enumerate(grams)]
 
@@ -188,8 +187,8 @@ def _direct_core(data: XORData, W0: np.ndarray, eta: float, steps: np.ndarray
                             np.linalg.norm(W, axis=1), coeff.copy()))
         increment, loss[t] = _coeff_step(pre, y, a, eta)
         check_finite_loss(loss[t], t, knob=_KNOB.format(eta), hint=_HINT)
-        W = W + increment @ X
-        coeff = coeff + increment
+        W = W + increment.T @ X
+        coeff = coeff + increment.T
     return Trajectory(steps, *(np.stack(v) for v in zip(*records, strict=True)), loss)
 
 
@@ -349,8 +348,8 @@ def step2_split(gram: XORGram, *, eta: float) -> Step2Split:
         raise TypeError(f"gram must be an XORGram; got {type(gram).__name__}")
     eta = check_float("eta", eta, minimum=0.0, min_inclusive=False, maximum=1e6)
     a = second_layer(gram.pre_init.shape[1])
-    first, _ = _coeff_step(gram.pre_init, gram.y, a, eta)
-    second, _ = _coeff_step(gram.pre_init + gram.gram @ first.T, gram.y, a, eta)
+    first = _coeff_step(gram.pre_init, gram.y, a, eta)[0].T    # (m, n)
+    second = _coeff_step(gram.pre_init + gram.gram @ first.T, gram.y, a, eta)[0].T
     seen = (gram.pre_init > 0).T                       # (m, n): 1_jk
     plane = [first, first + second * seen, first + second * ~seen, first + second]
     deltas = [_delta(gram.w0_plane + c @ gram.x_plane) for c in plane]
@@ -414,7 +413,7 @@ def self_term_budget(gram: XORGram, *, eta: float, start: int, stop: int
             nu = (pre > 0).mean(axis=1)
             predicted += eta / n * norms * g * nu
             g_sum, nu_sum = g_sum + g, nu_sum + nu
-        coeff = coeff + increment
+        coeff = coeff + increment.T
     span = stop - start
     return SelfTermBudget(self_at[stop] - self_at[start], predicted, g_sum / span,
                           nu_sum / span, gram.flipped)
