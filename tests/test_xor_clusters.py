@@ -212,24 +212,110 @@ def test_self_term_budget_measures_the_self_term_of_the_diagnostics():
         xc.self_term_budget(gram, eta=cfg.eta, start=5, stop=5)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known, not yet fixed: fit_every_t2 disagrees with the stored 1000-seed"
-        " rate on a fresh block (closing note)"
-    ),
-    strict=False)
+def _two_sample_p_value(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided p-value of Fisher's exact test that two binomial rates are equal.
+
+    Conditional on the k1 + k2 successes, k1 is hypergeometric; the p-value sums
+    the probabilities of the tables no more likely than the observed one.
+    """
+    total = k1 + k2
+    def prob(k):
+        return math.comb(n1, k) * math.comb(n2, total - k) / math.comb(n1 + n2, total)
+    observed = prob(k1)
+    support = range(max(0, total - n2), min(total, n1) + 1)
+    return min(1.0, sum(prob(k) for k in support if prob(k) <= observed * (1 + 1e-9)))
+
+
+def test_two_sample_p_value_matches_known_tables():
+    # Fisher's tea-tasting table 3/4 vs 1/4: two-sided p = 34/70; identical rates: 1
+    assert _two_sample_p_value(3, 4, 1, 4) == pytest.approx(34 / 70)
+    assert _two_sample_p_value(5, 10, 50, 100) == pytest.approx(1.0)
+    assert _two_sample_p_value(1, 1000, 40, 400) < 1e-10
+
+
 @pytest.mark.slow
 def test_main_rates_agree_with_a_fresh_block_of_400_seeds():
+    # Same definitions and checkpoints as the chapter (fit_every_t2: every label
+    # fitted at every checkpoint t >= 2 of the chapter's list; the failures are
+    # seeds still unfitted at t = 2, which the every-step definition also counts).
+    # The stored rates are themselves estimates from MAIN_RATES_SEEDS seeds, so the
+    # fresh block is compared with them by a two-sample exact test at 1e-4, not by
+    # an interval that treats the stored rate as exact (which refused a correct
+    # rare-event rate: 999/1000 stored against 395/400 here).
     cfg = xc.XORConfig()
-    run = xc.run_xor(cfg, range(200_000, 200_400), [1, 2, 10, 200])
+    run = xc.run_xor(cfg, range(200_000, 200_400), [0, 1, 2, 3, 5, 10, 20, 50, 100,
+                                                      200])
     measured = {
-        "fit_t1": run.train_acc[:, 0] == 1.0,
-        "clean_095_t10": run.test_clean[:, 2] >= 0.95,
-        "clean_099_t200": run.test_clean[:, 3] >= 0.99,
-        "fit_every_t2": run.train_acc[:, 1:].min(axis=1) == 1.0,
+        "fit_t1": run.train_acc[:, run.index(1)] == 1.0,
+        "clean_095_t10": run.test_clean[:, run.index(10)] >= 0.95,
+        "clean_099_t200": run.test_clean[:, run.index(200)] >= 0.99,
+        "fit_every_t2": run.train_acc[:, run.steps >= 2].min(axis=1) == 1.0,
     }
+    stored_n = xc.MAIN_RATES_SEEDS
     for name, outcomes in measured.items():
-        assert rate_agrees(rate(outcomes), xc.MAIN_RATES[name]), name
+        stored_k = round(xc.MAIN_RATES[name] * stored_n)
+        p_value = _two_sample_p_value(int(outcomes.sum()), outcomes.size, stored_k,
+                                      stored_n)
+        assert p_value > 1e-4, (name, int(outcomes.sum()), stored_k)
+
+
+def _lower_median_end_fails(seeds: int, q: float) -> float:
+    """P(the chapter's median-interval lower end <= 3/4) when P(one seed <= 3/4) = q.
+
+    quantile_interval's lower end is the order statistic of index
+    floor(N/2 - ASSERT_Z sqrt(N)/2) (from 0); it is <= 3/4 when at least one more
+    than that many of the N seeds are.
+    """
+    index = int(math.floor(seeds / 2 - ASSERT_Z * math.sqrt(seeds) / 2))
+    return sum(math.comb(seeds, j) * q**j * (1 - q) ** (seeds - j)
+               for j in range(index + 1, seeds + 1))
+
+
+#: Seeds of the chapter's eta/10 run (Exercise "Doubling the step size").
+ETA_TENTH_SEEDS = 64
+
+
+@pytest.mark.slow
+def test_a_tenth_of_the_step_size_beats_every_linear_classifier_on_800_seeds():
+    # The chapter asserts that the lower end of the median interval of its
+    # ETA_TENTH_SEEDS seeds' clean test accuracy (t = 200, eta/10) exceeds 3/4.
+    # Over 800 fresh seeds, the rate q of seeds at or below 3/4 has a Wilson upper
+    # bound at ASSERT_Z; at that q the chapter's assert fails with probability
+    # <= 1e-4.  (At 32 seeds, the first edition's size, it would not: q ~ 0.03
+    # gives about 2e-3.)  800 rather than 400 seeds: at q ~ 0.03 the bound then
+    # stays clear of the limit (about 0.08 at 64 seeds) at other seed blocks too.
+    cfg = xc.XORConfig()
+    run = xc.run_xor(cfg.replace(eta=cfg.eta / 10, n_test=100), range(310_000, 310_800),
+                     [200])
+    below = rate(run.test_clean[:, 0] <= 0.75)
+    print(f"eta / 10, clean test at t = 200 <= 3/4: {below}")
+    q_high = below.interval(ASSERT_Z)[1]
+    assert _lower_median_end_fails(ETA_TENTH_SEEDS, q_high) <= 1e-4, str(below)
+    assert np.median(run.test_clean[:, 0]) > 0.9
+
+
+def _theorem_sweep_config(n: int) -> xc.XORConfig:
+    """The chapter's (A1)-(A2) configuration at C = 1 for n samples."""
+    signal = 1.2 * n**0.51
+    p = int((1.5 * n**2 * signal) ** 2)
+    eta = 0.5 * 8 * n / (p + signal * math.sqrt(p))
+    return xc.XORConfig(n=n, p=p, m=200, signal=signal, rho=0.15, eta=eta,
+                        init_std=1e-6 * eta / 0.08, n_test=200)
+
+
+@pytest.mark.slow
+def test_theorem_regime_share_of_generalising_seeds_rises_with_n_over_200_seeds():
+    # The chapter's n-sweep (24 seeds per n) is shown without an assert; its prose
+    # quotes these 200-seed rates: the share with clean test >= 0.95 at t = 200
+    # rises from n = 16 to n = 128 (assert-level Wilson intervals disjoint) and
+    # stays far from 1 at n = 128 (C = 1 does not deliver part (2) at these n).
+    rates = {}
+    for n in (16, 32, 64, 128):
+        run = xc.run_xor(_theorem_sweep_config(n), range(60_000, 60_200), [200])
+        rates[n] = rate(run.test_clean[:, 0] >= 0.95)
+        print(f"n = {n}: {rates[n]}")
+    assert rates[16].interval(ASSERT_Z)[1] < rates[128].interval(ASSERT_Z)[0]
+    assert rates[128].interval(ASSERT_Z)[1] < 0.9
 
 
 def test_self_term_at_step1_is_the_memorisation_term():

@@ -19,7 +19,7 @@ from .data import (
     gram_memory_bytes,
     make_xor_data,
 )
-from .diagnostics import MAIN_RATES, XORRun, diagnostics
+from .diagnostics import MAIN_RATES, MAIN_RATES_SEEDS, XORRun, diagnostics
 from .explorer import EXPLORER_DEFAULTS, explorer, explorer_figure
 from .figures import (
     plot_alignment,
@@ -64,6 +64,7 @@ from .train import (
 __all__ = [
     "EXPLORER_DEFAULTS",
     "MAIN_RATES",
+    "MAIN_RATES_SEEDS",
     "MAX_DIRECT_BYTES",
     "MAX_P",
     "MAX_STEPS",

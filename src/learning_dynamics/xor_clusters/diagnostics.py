@@ -13,18 +13,25 @@ from .data import XORConfig
 from .gram import XORGram
 from .theory import axis_imbalance, second_layer
 
-__all__ = ["XORRun", "diagnostics", "MAIN_RATES"]
+__all__ = ["XORRun", "diagnostics", "MAIN_RATES", "MAIN_RATES_SEEDS"]
 
 #: Rates of the chapter's main configuration (n = 100, p = 20000, m = 200,
 #: ||mu||^2 = 10 sqrt(p), rho = 0.15, eta = 0.08, omega = 1e-6, n_test = 1000),
-#: measured over the 1000 seeds 100000-100999 with ``run_xor``: the fraction of seeds
-#: with every training label fitted at t = 1 (767/1000), with clean test accuracy
-#: >= 0.95 at t = 10 (671/1000), >= 0.99 at t = 200 (677/1000), and with every label
-#: fitted at every checkpoint t >= 2 (999/1000).  The slow test
-#: ``test_main_rates_agree_with_a_fresh_block_of_400_seeds`` re-measures them on
-#: fresh seeds; the chapter checks its 40 seeds against them.
-MAIN_RATES = {"fit_t1": 0.767, "clean_095_t10": 0.671, "clean_099_t200": 0.677,
-              "fit_every_t2": 0.999}
+#: measured over the MAIN_RATES_SEEDS = 2000 seeds 100000-101999 with ``run_xor`` at
+#: the chapter's checkpoints 0, 1, 2, 3, 5, 10, 20, 50, 100, 200: the fraction of
+#: seeds with every training label fitted at t = 1 (1550/2000), with clean test
+#: accuracy >= 0.95 at t = 10 (1360/2000), >= 0.99 at t = 200 (1367/2000), and with
+#: every label fitted at every checkpoint t >= 2 (1995/2000; the five failures are
+#: seeds not yet fitted at t = 2, so checking every step instead gives the same
+#: count).  The first edition stored 999/1000 for the last rate (seeds 100000-100999,
+#: same definition); 400 fresh seeds gave 395/400, and the slow test
+#: ``test_main_rates_agree_with_a_fresh_block_of_400_seeds`` had treated the stored
+#: rate as exact.  It now compares the two samples by an exact two-sample test; the
+#: chapter checks its 40 seeds against these rates.
+MAIN_RATES = {"fit_t1": 0.775, "clean_095_t10": 0.68, "clean_099_t200": 0.6835,
+              "fit_every_t2": 0.9975}
+#: Number of seeds behind :data:`MAIN_RATES`.
+MAIN_RATES_SEEDS = 2000
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ class XORRun:
 def _linearity(pre_test, gram: XORGram, a):
     """Correlation with the linear classifier and the even/odd ratio on test points."""
     f_plus = np.maximum(pre_test, 0) @ a
-    f_minus = np.maximum(-pre_test, 0) @ a  # f(-x)
+    f_minus = f_plus - pre_test @ a  # f(-x), since relu(z) - relu(-z) = z
     f_even, f_odd = (f_plus + f_minus) / 2, (f_plus - f_minus) / 2
     linear = gram.test_gram @ gram.y
     corr = np.array([np.corrcoef(f_t, linear)[0, 1] if np.std(f_t) > 0 else 0.0
