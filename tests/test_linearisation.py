@@ -665,7 +665,7 @@ CHAPTER_TOLERANCES = {
     "slope_gap": (-1.1, -0.9),
     "slope_move": (-1.1, -0.9),
     "slope_kernel": (-1.25, -0.75),
-    "rich_ratio": (None, 1.05),
+    "rich_ratio": (None, 1),
     "kernel_change_quarter": (0.1, None),
     "readout_gain": (0.75, None),        # cell pre-ablation-layers
     "first_layer_share": (0.05, None),   # cell pre-ablation-layers
@@ -872,8 +872,9 @@ def _spread(quantities) -> dict:
 @pytest.mark.slow
 def test_seed_spread_of_the_chapter_claims():
     """Source of chapter 1's "seed spread" tolerances (all but the width doubling):
-    over 200 fresh seeds each lies beyond mean -+ 3.9 sd and beyond the 200 values.
-    About 80 s of CPU on one thread (batched engine): slow tier."""
+    over 200 fresh seeds each lies beyond mean -+ 3.89 sd and beyond the 200 values.
+    104 s of CPU on one thread measured on a loaded shared machine (batched engine;
+    the readout-only run without recomputing tanh): slow tier."""
     from learning_dynamics.statistics import ASSERT_Z, rate
 
     values = _spread(_chapter_quantities)
@@ -891,8 +892,8 @@ def test_seed_spread_of_the_chapter_claims():
 def test_seed_spread_of_the_width_doubling():
     """Source of the width-doubling tolerance (``move_drop``) and of the exercise's
     prose: doubling the width lowers the kernel change (and the 10 % crossing
-    scale) in at least nine seeds out of ten, Wilson lower bound.  About 60 s of CPU
-    on one thread: slow tier."""
+    scale) in at least nine seeds out of ten, Wilson lower bound.  77 s of CPU on
+    one thread measured on a loaded shared machine: slow tier."""
     from learning_dynamics.statistics import rate
 
     values = _spread(_width_quantities)
