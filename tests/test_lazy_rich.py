@@ -1075,14 +1075,14 @@ def test_goldilocks_edges_lie_between_d_and_d_squared(seed):
     assert ratios[500] < 1.5 and ratios[700] < 1.5
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(1000, 1012))
-def test_figure1_alpha_sweep_windows_hold_on_fresh_seeds(seed):
-    # the chapter's regression windows for the Figure-1 sweep (d = 100, P = 550,
-    # eps = 0.02), rerun on fresh data and network seeds with the chapter's budgets
-    # (40 t_feat); the chapter quotes their spread over 111 such seeds (1000-1061
-    # and 5000-5048)
-    alphas = np.array([1 / 512, 1 / 128, 1 / 32, 1 / 8, 1 / 2, 1])
+FIGURE1_ALPHAS = np.array([1 / 512, 1 / 128, 1 / 32, 1 / 8, 1 / 2, 1])
+
+
+def _figure1_quantities(seed: int) -> dict:
+    """The chapter's seed-dependent numbers of the Figure-1 sweep (d = 100, P = 550,
+    eps = 0.02, budgets max(3000, 40 t_feat), stopped at 0.1 L0 on test), computed
+    as in the chapter's cells for one fresh (data, network) seed."""
+    alphas = FIGURE1_ALPHAS
     data = lr.make_teacher_data(100, 550, seed=seed)
     net = lr.make_network(100, 500, 0.02, seed=seed)
     beta_sq = float(data.beta @ data.beta)
@@ -1091,19 +1091,86 @@ def test_figure1_alpha_sweep_windows_hold_on_fresh_seeds(seed):
         data, net, alphas, np.maximum(3e3, 40 * t_feat),
         eta0_max=0.9 * lr.stability_limit(data, net), stop_below=0.1,
     )
+    assert h.steps <= h.step_bound
     t_tr = lr.crossing_time(h.t, h.train / h.train0, 0.1)
     t_te = lr.crossing_time(h.t, h.test / h.test0, 0.1)
     R = t_te / t_tr
-    assert np.all(np.isfinite(R)) and np.all(np.diff(R[2:]) > 0)
-    assert R[:2].min() > 1.3
     k = np.searchsorted(h.t, t_tr[5])
     q = h.teacher[5, k]
-    bound = t_tr[5] / lr.feature_learning_time(
-        1.0, 100, 0.02, beta_sq=beta_sq, fraction=q
-    )[0]
-    assert bound >= 0.9 and q < 0.5
     end = np.flatnonzero(np.isfinite(h.test[5]))[-1]
     fall_q = (1 - q) ** 2 - (1 - h.teacher[5, end]) ** 2
     fall_rest = h.spurious[5, k] ** 2 - h.spurious[5, end] ** 2
-    assert fall_q / (fall_q + fall_rest) > 0.5
-    assert h.steps <= h.step_bound
+    slope_t = np.polyfit(np.log(alphas[3:6]), np.log(t_tr[3:6]), 1)[0]
+    slope_feat = np.polyfit(np.log(alphas[3:6]), np.log(t_feat[3:6]), 1)[0]
+    R_half = lr.crossing_time(h.t, h.test / h.test0, 0.5) / lr.crossing_time(
+        h.t, h.train / h.train0, 0.5)
+    prose = {f"R_{i}": R[i] for i in range(6)} | {
+        f"R_half_{i}": R_half[i] for i in range(6)} | {
+        "train_over_feat": t_tr[5] / t_feat[5], "floor_use": t_te[0] / 3e3}
+    k_peak = np.nanargmax(h.test[5])       # the bump of the alpha = 1 run
+    bump_rel = abs(h.linear[5, k_peak] / lr.chance_linear_power(data) - 1)
+    return prose | {
+        # t_test(0.1) / t_feat, alpha >= 1/128: what the budget 40 t_feat must cover
+        "budget_use": np.max(t_te[1:] / t_feat[1:]),
+        "peak_small": np.nanmax(h.test[0]) / h.test0,   # no bump at alpha = 1/512
+        "bump_rel": bump_rel,
+        "R_rise": np.min(R[3:6] / R[2:5]),      # R(0.1) increasing, 1/32 ... 1
+        "R_span": R[5] / R[2],                  # R(0.1) at alpha = 1 over 1/32
+        "R_small": R[:2].min(),
+        "t_bound": t_tr[5] / lr.feature_learning_time(
+            1.0, 100, 0.02, beta_sq=beta_sq, fraction=q)[0],
+        "slope_gap": abs(slope_t - slope_feat),
+        "slope_train": slope_t,                  # the exercise's answer (last cell)
+        "teacher_q": q,
+        "teacher_share": fall_q / (fall_q + fall_rest),
+    }
+
+
+#: The chapter's windows on the Figure-1 sweep: (lower, upper) per quantity.
+FIGURE1_WINDOWS = {
+    "budget_use": (None, 40.0),
+    "peak_small": (None, 1.01),
+    "bump_rel": (None, 0.05),
+    "R_span": (1.25, None),
+    "R_small": (1, None),
+    "t_bound": (0.65, None),
+    "slope_gap": (None, 0.1),
+    "slope_train": (0.7, 1.0),
+    "teacher_q": (None, 0.5),
+    "teacher_share": (0.5, None),
+}
+#: Ratios of times spread multiplicatively: the rule is applied to their logarithm.
+FIGURE1_LOG_SCALE = {"budget_use", "R_span", "R_small", "t_bound"}
+FIGURE1_SEEDS = range(1000, 1200)
+
+
+@pytest.mark.slow
+def test_figure1_alpha_sweep_windows_hold_beyond_a_200_seed_spread():
+    """Source of the chapter's Figure-1 windows: over 200 fresh seeds, each window
+    lies beyond the 200 values and beyond mean -+ 3.89 sd (ASSERT_Z; one-sided
+    about 5e-5 for a Gaussian spread), on a log scale for ratios of times.  The
+    strict ordering of R(0.1) over alpha = 1/32 ... 1 is a rate (Wilson lower end
+    at ASSERT_Z).  The exact recursion at d = 100, P = 550 costs about 3 s of CPU
+    per seed (P d^2 work per step): about 10 minutes, the slow tier's dearest test."""
+    from learning_dynamics.device import single_threaded
+    from learning_dynamics.statistics import rate
+
+    values = {}
+    with single_threaded():
+        for seed in FIGURE1_SEEDS:
+            for name, value in _figure1_quantities(seed).items():
+                values.setdefault(name, []).append(value)
+    assert set(FIGURE1_WINDOWS) <= set(values)
+    for name, (low, high) in FIGURE1_WINDOWS.items():
+        v = np.array(values[name])
+        assert v.size >= 200 and np.all(np.isfinite(v)), name
+        if name in FIGURE1_LOG_SCALE:
+            v, low, high = (np.log(v), *(None if b is None else np.log(b)
+                                         for b in (low, high)))
+        mean, sd = v.mean(), v.std(ddof=1)
+        if low is not None:
+            assert low < min(v.min(), mean - ASSERT_Z * sd), (name, v.min(), mean, sd)
+        if high is not None:
+            assert high > max(v.max(), mean + ASSERT_Z * sd), (name, v.max(), mean, sd)
+    rising = rate(np.array(values["R_rise"]) > 1)
+    assert rising.interval(ASSERT_Z)[0] > 0.9, rising

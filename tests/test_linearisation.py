@@ -665,27 +665,34 @@ CHAPTER_TOLERANCES = {
     "slope_gap": (-1.1, -0.9),
     "slope_move": (-1.1, -0.9),
     "slope_kernel": (-1.25, -0.75),
-    "rich_ratio": (None, 1.0),
-    "kernel_change_quarter": (0.1, None),  # 200 seeds: 0.34 +- 0.05, min 0.13
+    "rich_ratio": (None, 1),
+    "kernel_change_quarter": (0.1, None),
+    "readout_gain": (0.75, None),        # cell pre-ablation-layers
+    "first_layer_share": (0.05, None),   # cell pre-ablation-layers
     "move_drop": (2**-0.5 - 0.1, 2**-0.5 + 0.1),
     "alpha_threshold": (2.8, 4.7),
 }
 
 
 def _network_runs_batched(data, params0, alphas, *, eta0: float, steps: int,
-                          early: int):
+                          early: int, trainable=None):
     """``lin.train``'s network runs at several ``alpha`` in one vectorised loop (the
     slow spread test's engine; ``test_batched_engine_matches_train`` ties it to
-    ``lin.train``).  Returns the parameters after ``early`` and after ``steps``
+    ``lin.train``).  ``trainable`` gives, per run, "both" or "first_layer" (the
+    readout frozen).  Returns the parameters after ``early`` and after ``steps``
     steps, one ``Params`` per alpha each."""
     x, y = data.x_train, data.y_train
     P, N = y.size, params0.width
+    trainable = ["both"] * len(alphas) if trainable is None else list(trainable)
+    assert set(trainable) <= {"both", "first_layer"}, trainable
     scale = np.asarray(alphas, dtype=float)[:, None]          # (A, 1)
     g0 = np.tanh(x @ params0.W.T) @ params0.a / np.sqrt(N)
     V = np.repeat(params0.W.T[None], len(scale), axis=0)     # W^T, (A, d, N)
     a = np.repeat(params0.a[None], len(scale), axis=0)       # (A, N)
     eta = eta0 / scale**2
+    eta_a = eta * np.array([t == "both" for t in trainable])[:, None]
     c = scale / (P * np.sqrt(N))                              # d loss / d (h a)
+    xT = np.ascontiguousarray(x.T)
 
     def snapshot():
         return [lin.Params(W=Vi.T.copy(), a=ai.copy())
@@ -699,111 +706,196 @@ def _network_runs_batched(data, params0, alphas, *, eta0: float, steps: int,
         r = scale * ((h @ a[:, :, None])[..., 0] / np.sqrt(N) - g0) - y
         cr = c * r                                            # (A, P)
         grad_a = (cr[:, None, :] @ h)[:, 0, :]
+        # x^T diag(cr) (1 - h^2) diag(a), with one pass over h instead of four
+        xc = xT * cr[:, None, :]                              # (A, d, P)
         np.multiply(h, h, out=h)
-        np.subtract(1.0, h, out=h)
-        h *= a[:, None, :]
-        h *= cr[:, :, None]
-        grad_V = x.T @ h                                      # (A, d, N)
-        a -= eta * grad_a
+        grad_V = xc.sum(axis=2)[:, :, None] - xc @ h          # (A, d, N)
+        grad_V *= a[:, None, :]
+        a -= eta_a * grad_a
         V -= eta[:, :, None] * grad_V
     return at_early, snapshot()
 
 
+def _readout_only_run(data, params0, *, alpha: float, eta0: float, steps: int):
+    """``lin.train(..., trainable="readout")`` with the features computed once (W is
+    frozen, so ``tanh(x W^T)`` never changes): the readout after ``steps`` steps."""
+    x, y = data.x_train, data.y_train
+    P, N = y.size, params0.width
+    h = np.tanh(x @ params0.W.T)
+    g0 = h @ params0.a / np.sqrt(N)
+    a = params0.a.copy()
+    step = eta0 / alpha**2 * alpha / (P * np.sqrt(N))
+    for _ in range(steps):
+        a -= step * (h.T @ (alpha * (h @ a / np.sqrt(N) - g0) - y))
+    return lin.Params(W=params0.W.copy(), a=a)
+
+
 def test_batched_engine_matches_train(setup):
     data, p0 = setup
-    alphas = [0.5, 4.0]
-    early, end = _network_runs_batched(data, p0, alphas, eta0=1.0, steps=30, early=10)
-    for alpha, p_early, p_end in zip(alphas, early, end, strict=True):
+    alphas = [0.5, 4.0, 0.5]
+    trainable = ["both", "both", "first_layer"]
+    early, end = _network_runs_batched(data, p0, alphas, eta0=1.0, steps=30, early=10,
+                                       trainable=trainable)
+    for alpha, which, p_early, p_end in zip(alphas, trainable, early, end,
+                                            strict=True):
         for k, p in ((10, p_early), (30, p_end)):
-            ref = lin.train(data, p0, alpha=alpha, eta0=1.0, steps=k, checkpoints=[k])
+            ref = lin.train(data, p0, alpha=alpha, eta0=1.0, steps=k, checkpoints=[k],
+                            trainable=which)
             np.testing.assert_allclose(p.a, ref.params_end.a, rtol=0, atol=1e-12)
             np.testing.assert_allclose(p.W, ref.params_end.W, rtol=0, atol=1e-12)
+    readout = _readout_only_run(data, p0, alpha=0.5, eta0=1.0, steps=30)
+    ref = lin.train(data, p0, alpha=0.5, eta0=1.0, steps=30, checkpoints=[30],
+                    trainable="readout")
+    np.testing.assert_allclose(readout.a, ref.params_end.a, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(readout.W, ref.params_end.W)
+
+
+def _setup_of_seed(seed: int):
+    "Fresh data and initialisation of the chapter's sizes for one spread seed."
+    data = lin.make_teacher_data(64, 8, P_test=500, seed=7_000_000 + 2 * seed)
+    return data, lin.init_params(8, 256, seed=7_000_001 + 2 * seed)
+
+
+def _run_summaries(data, params0, ends, alphas):
+    "Test outputs, relative weight movement and kernel change of each finished run."
+    x, xt = data.x_train, data.x_test
+
+    def output(p):
+        return np.tanh(xt @ p.W.T) @ p.a / np.sqrt(p.width)   # eq. (pre-network)
+
+    out0, k0 = output(params0), lin.tangent_kernel(params0, x)
+    rows = [(alpha * (output(p) - out0),
+             np.linalg.norm(p.flat() - params0.flat()) / np.linalg.norm(params0.flat()),
+             np.linalg.norm(lin.tangent_kernel(p, x) - k0) / np.linalg.norm(k0))
+            for p, alpha in zip(ends, alphas, strict=True)]
+    return map(np.array, zip(*rows, strict=True))
+
+
+def _feature_block_change(data, params0, params):
+    "Change of the readout block h h^T / N of the kernel, relative to |K0|."
+    def block(p):
+        h = np.tanh(data.x_train @ p.W.T)
+        return h @ h.T / p.width
+
+    return (np.linalg.norm(block(params) - block(params0))
+            / np.linalg.norm(lin.tangent_kernel(params0, data.x_train)))
+
+
+#: Quantities the spread tests record that set no tolerance (quoted in the prose).
+PROSE_ONLY = {"feature_block_quarter", "kernel_drop"}
 
 
 def _chapter_quantities(seed: int) -> dict:
-    """Chapter 1's seed-dependent claims for one fresh (data, initialisation) pair.
+    """Chapter 1's seed-dependent claims for one fresh (data, initialisation) pair,
+    except the width doubling (``_width_quantities``).
 
     Same quantities as the chapter (same alphas, steps and widths); the network runs
     go through the batched engine above, the linearised one through ``lin.train``."""
-    P, d, N, eta0, steps = 64, 8, 256, 1.0, 1000
-    data = lin.make_teacher_data(P, d, P_test=500, seed=7_000_000 + 2 * seed)
-    params0 = lin.init_params(d, N, seed=7_000_001 + 2 * seed)
-    alphas = np.array([0.25, 0.5, 1, 4, 8, 16, 32, 64])
+    eta0, steps = 1.0, 1000
+    data, params0 = _setup_of_seed(seed)
+    alphas = np.array([0.25, 4, 8, 16, 32, 64, 0.25])
     linear = lin.train(data, params0, alpha=1.0, eta0=eta0, steps=steps,
                        checkpoints=[10, steps], model="linearised")
+    trainable = ["both"] * 6 + ["first_layer"]
     early, end = _network_runs_batched(data, params0, alphas, eta0=eta0, steps=steps,
-                                       early=10)
-    x, xt, yt = data.x_train, data.x_test, data.y_test
-    K0 = lin.tangent_kernel(params0, x)
-    g0t = lin.network_output(params0, xt)
-
-    def summaries(p0, ends, alphas):
-        "Test outputs, relative weight movement and kernel change of each run."
-        out0, k0 = lin.network_output(p0, xt), lin.tangent_kernel(p0, x)
-        rows = [(alpha * (lin.network_output(p, xt) - out0),
-                 np.linalg.norm(p.flat() - p0.flat()) / np.linalg.norm(p0.flat()),
-                 np.linalg.norm(lin.tangent_kernel(p, x) - k0) / np.linalg.norm(k0))
-                for p, alpha in zip(ends, alphas, strict=True)]
-        return map(np.array, zip(*rows, strict=True))
-
-    f, moved, kc = summaries(params0, end, alphas)
-    test = 0.5 * np.mean((f - yt) ** 2, axis=1)
-    gap = np.sqrt(np.mean((f - linear.f_test) ** 2, axis=1))
-    lazy = alphas >= 4
-    early_loss = [0.5 * np.mean((a * (lin.network_output(p, xt) - g0t) - yt) ** 2)
-                  for p, a in zip(early, alphas, strict=True) if a in (4.0, 32.0)]
-    wide0 = lin.init_params(d, 2 * N, seed=7_000_001 + 2 * seed)
-    _, wide_end = _network_runs_batched(data, wide0, [0.5, 1.0], eta0=eta0,
-                                        steps=steps, early=steps)
-    _, wide_moved, wide_kc = summaries(wide0, wide_end, (0.5, 1.0))
-    # GD and flow at flow time 40 from one eigen-decomposition of K0 / P, as in
-    # (pre-lin-closed-form) and its flow limit
-    lam, vec = np.linalg.eigh(K0 / P)
-    coef = vec.T @ data.y_train
-    err = {h: np.linalg.norm(vec @ (coef * ((1 - h * lam) ** int(40.0 / h)
-                                            - np.exp(-40.0 * lam))))
-           for h in (2.0, 1.0, 0.5)}
-    ratios = [err[2.0] / err[1.0], err[1.0] / err[0.5]]
+                                       early=10, trainable=trainable)
+    end.append(_readout_only_run(data, params0, alpha=0.25, eta0=eta0, steps=steps))
+    f, moved, kc = _run_summaries(data, params0, end, [*alphas, 0.25])
+    yt = data.y_test
+    gain = 0.5 * np.mean((f - yt) ** 2, axis=1) / linear.test_loss[-1]
+    lazy = slice(1, 6)                                  # alpha = 4 ... 64, trains both
+    gap = np.sqrt(np.mean((f[lazy] - linear.f_test) ** 2, axis=1))
+    early_f, _, _ = _run_summaries(data, params0, [early[1], early[4]], [4.0, 32.0])
+    early_loss = 0.5 * np.mean((early_f - yt) ** 2, axis=1)
     return {
-        "early_spread": np.max(np.abs(np.array(early_loss) - linear.test_loss[0]))
+        "early_spread": np.max(np.abs(early_loss - linear.test_loss[0]))
         / linear.test_loss[0],
-        "slope_gap": lin.fit_power_law(alphas[lazy], gap[lazy]),
+        "slope_gap": lin.fit_power_law(alphas[lazy], gap),
         "slope_move": lin.fit_power_law(alphas[lazy], moved[lazy]),
         "slope_kernel": lin.fit_power_law(alphas[lazy], kc[lazy]),
-        "rich_ratio": test[0] / linear.test_loss[-1],
+        "rich_ratio": gain[0],
         "kernel_change_quarter": kc[0],
-        "move_drop": wide_moved / moved[1:3],
-        "kernel_drop": wide_kc / kc[1:3],
-        "departure_halving": (2 - ratios[1]) / (2 - ratios[0]),
-        "alpha_threshold": np.sqrt(lin.stability_limit(K0)),
+        "readout_gain": gain[7],                        # W frozen
+        "feature_block_quarter": _feature_block_change(data, params0, end[0]),
+        "first_layer_share": (1 - gain[6]) / (1 - gain[0]),   # readout frozen
+        "alpha_threshold": np.sqrt(lin.stability_limit(
+            lin.tangent_kernel(params0, data.x_train))),
     }
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known, not yet fixed: never completed end to end in this round "
-        "(closing note)"
-    ),
-    strict=False)
-@pytest.mark.slow
-def test_seed_spread_of_the_chapter_claims():
-    """Source of chapter 1's "seed spread" tolerances: over 200 fresh seeds, every
-    tolerance lies beyond mean + 3.9 sd of the quantity (about 1e-4 for a Gaussian
-    tail) and beyond the 200 values themselves.  About 200 s of CPU (batched
-    engine): slow tier."""
-    from learning_dynamics.statistics import rate
+def _width_quantities(seed: int) -> dict:
+    """The width-doubling claims (cell of the exercise on width): weight movement and
+    kernel change at alpha = 1/2 and 1, width 2N over width N, same seeds."""
+    eta0, steps = 1.0, 1000
+    data, params0 = _setup_of_seed(seed)
+    wide0 = lin.init_params(8, 512, seed=7_000_001 + 2 * seed)
+    moved, kc = {}, {}
+    for p0 in (params0, wide0):
+        _, end = _network_runs_batched(data, p0, [0.5, 1.0], eta0=eta0, steps=steps,
+                                       early=steps)
+        _, moved[p0.width], kc[p0.width] = _run_summaries(data, p0, end, (0.5, 1.0))
+    return {"move_drop": moved[512] / moved[256], "kernel_drop": kc[512] / kc[256]}
 
-    values = {name: [] for name in [*CHAPTER_TOLERANCES, "kernel_drop"]}
-    for seed in range(200):
-        for name, value in _chapter_quantities(seed).items():
-            values[name].extend(np.atleast_1d(value).tolist())
-    # the exercise's prose: doubling the width lowers the kernel change (and the
-    # 10 % crossing scale) in at least nine seeds out of ten
-    assert rate(np.array(values["kernel_drop"]) < 1).interval()[0] > 0.9
+
+SPREAD_SEEDS = 200
+
+
+def _check_spread(values: dict) -> None:
+    """Every tolerance of ``CHAPTER_TOLERANCES`` measured in ``values`` lies beyond
+    mean + 3.89 sd of its quantity (ASSERT_Z: about 1e-4 for a Gaussian tail) and
+    beyond the values themselves."""
+    from learning_dynamics.statistics import ASSERT_Z
+
     for name, (low, high) in CHAPTER_TOLERANCES.items():
+        if name not in values:
+            continue
         v = np.array(values[name])
+        assert v.size >= SPREAD_SEEDS, (name, v.size)
         mean, sd = v.mean(), v.std(ddof=1)
         if low is not None:
-            assert low < min(v.min(), mean - 3.9 * sd), (name, v.min(), mean, sd)
+            assert low < min(v.min(), mean - ASSERT_Z * sd), (name, v.min(), mean, sd)
         if high is not None:
-            assert high > max(v.max(), mean + 3.9 * sd), (name, v.max(), mean, sd)
+            assert high > max(v.max(), mean + ASSERT_Z * sd), (name, v.max(), mean, sd)
+
+
+def _spread(quantities) -> dict:
+    from learning_dynamics.device import single_threaded
+
+    values = {}
+    with single_threaded():
+        for seed in range(SPREAD_SEEDS):
+            for name, value in quantities(seed).items():
+                values.setdefault(name, []).extend(np.atleast_1d(value).tolist())
+    return values
+
+
+@pytest.mark.slow
+def test_seed_spread_of_the_chapter_claims():
+    """Source of chapter 1's "seed spread" tolerances (all but the width doubling):
+    over 200 fresh seeds each lies beyond mean -+ 3.89 sd and beyond the 200 values.
+    104 s of CPU on one thread measured on a loaded shared machine (batched engine;
+    the readout-only run without recomputing tanh): slow tier."""
+    from learning_dynamics.statistics import ASSERT_Z, rate
+
+    values = _spread(_chapter_quantities)
+    assert set(values) - PROSE_ONLY == set(CHAPTER_TOLERANCES) - {"move_drop"}
+    _check_spread(values)
+    # the prose's typical behaviour, as rates (Wilson lower ends at z = 3.89): rich
+    # training beats the linearisation, and the first layer alone keeps more than
+    # half of that gain (cell pre-ablation-layers and the paragraph after it)
+    rich, share = np.array(values["rich_ratio"]), np.array(values["first_layer_share"])
+    assert rate(rich < 1).interval(ASSERT_Z)[0] > 0.9, rate(rich < 1)
+    assert rate(share > 0.5).interval(ASSERT_Z)[0] > 0.75, rate(share > 0.5)
+
+
+@pytest.mark.slow
+def test_seed_spread_of_the_width_doubling():
+    """Source of the width-doubling tolerance (``move_drop``) and of the exercise's
+    prose: doubling the width lowers the kernel change (and the 10 % crossing
+    scale) in at least nine seeds out of ten, Wilson lower bound.  77 s of CPU on
+    one thread measured on a loaded shared machine: slow tier."""
+    from learning_dynamics.statistics import rate
+
+    values = _spread(_width_quantities)
+    assert rate(np.array(values["kernel_drop"]) < 1).interval()[0] > 0.9
+    _check_spread(values)
