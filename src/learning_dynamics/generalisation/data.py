@@ -118,22 +118,10 @@ def make_task(d: int, P: int, snr: float, *, sigma0: float = 0.0, seeds: int = 1
     -------
     LinearTask
     """
-    d = check_int("d", d, minimum=1, maximum=MAX_DIM)
     P = check_int("P", P, minimum=1, maximum=MAX_DIM)
-    seeds = check_int("seeds", seeds, minimum=1, maximum=MAX_SEEDS)
-    seed = check_seed("seed", seed)
-    sigma0 = check_float("sigma0", sigma0, minimum=0.0, maximum=100.0)
-    sigma_w = check_float("sigma_w", sigma_w, minimum=0.0, min_inclusive=False,
-                          maximum=1000.0)
-    noise2 = noise_variance(snr, sigma_w**2)
-    check_memory("seeds", seeds, 8.0 * seeds * (d * P + 2 * P + 2 * d))
-    rng = make_rng(seed)
-    X = rng.standard_normal((seeds, d, P)) / math.sqrt(d)
-    w_teacher = sigma_w * rng.standard_normal((seeds, d))
-    noise = math.sqrt(noise2) * rng.standard_normal((seeds, P))
-    w0 = sigma0 * rng.standard_normal((seeds, d))
-    y = np.einsum("sd,sdp->sp", w_teacher, X) + noise
-    return LinearTask(X, y, w_teacher, w0, noise, sigma_w**2, noise2, sigma0**2)
+    # One load of the nested draw: the same draws, in the same order, as P alone.
+    return make_nested_tasks(d, [P], snr, sigma0=sigma0, seeds=seeds, seed=seed,
+                             sigma_w=sigma_w)[0]
 
 
 def make_nested_tasks(d: int, Ps, snr: float, *, sigma0: float = 0.0,
