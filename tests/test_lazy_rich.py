@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1145,31 +1144,9 @@ FIGURE1_LOG_SCALE = {"budget_use", "R_span", "R_small", "t_bound"}
 FIGURE1_SEEDS = range(1000, 1200)
 
 
-FIGURE1_SPREAD = Path(__file__).parent / "data" / "lazy_rich_figure1_spread.json"
 #: Seeds of the stored spread recomputed by every run of the test (the whole spread
-#: costs about 560 s of CPU, the sample about 17 s).
-FIGURE1_CHECKED = (1000, 1067, 1133, 1199)
-
-
-def _figure1_spread() -> dict[str, np.ndarray]:
-    """The stored 200-seed spread; with LEARNING_DYNAMICS_REMEASURE=1, measured anew."""
-    import json
-    import os
-
-    from learning_dynamics.device import single_threaded
-
-    if os.environ.get("LEARNING_DYNAMICS_REMEASURE") == "1":
-        values: dict[str, list[float]] = {}
-        with single_threaded():
-            for seed in FIGURE1_SEEDS:
-                for name, value in _figure1_quantities(seed).items():
-                    values.setdefault(name, []).append(float(value))
-        stored = json.loads(FIGURE1_SPREAD.read_text())
-        stored.update(seeds=list(FIGURE1_SEEDS), quantities=values)
-        FIGURE1_SPREAD.write_text(json.dumps(stored, indent=0))
-    stored = json.loads(FIGURE1_SPREAD.read_text())
-    assert stored["seeds"] == list(FIGURE1_SEEDS)
-    return {k: np.array(v) for k, v in stored["quantities"].items()}
+#: costs about 560 s of CPU, the sample about 12 s).
+FIGURE1_CHECKED = (1000, 1100, 1199)
 
 
 @pytest.mark.slow
@@ -1182,20 +1159,14 @@ def test_figure1_alpha_sweep_windows_hold_beyond_a_200_seed_spread():
 
     The exact recursion at d = 100, P = 550 costs about 2.8 s of CPU per seed, so the
     200 seeds' values are stored (``tests/data/lazy_rich_figure1_spread.json``) and
-    every run recomputes four of them, which must agree with the stored values to
-    1e-6 (another machine's BLAS may move the last digits, not a crossing time);
+    every run recomputes three of them (``tests/stored_spread.py``);
     ``LEARNING_DYNAMICS_REMEASURE=1`` recomputes all 200 and rewrites the file."""
-    from learning_dynamics.device import single_threaded
+    from stored_spread import stored_spread
+
     from learning_dynamics.statistics import rate
 
-    values = _figure1_spread()
-    with single_threaded():
-        for seed in FIGURE1_CHECKED:
-            fresh = _figure1_quantities(seed)
-            i = list(FIGURE1_SEEDS).index(seed)
-            for name, value in fresh.items():
-                assert values[name][i] == pytest.approx(float(value), rel=1e-6), \
-                    (seed, name, values[name][i], value)
+    values = stored_spread("lazy_rich_figure1_spread", FIGURE1_SEEDS,
+                           _figure1_quantities, FIGURE1_CHECKED)
     assert set(FIGURE1_WINDOWS) <= set(values)
     for name, (low, high) in FIGURE1_WINDOWS.items():
         v = np.array(values[name])

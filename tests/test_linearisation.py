@@ -858,15 +858,12 @@ def _check_spread(values: dict) -> None:
             assert high > max(v.max(), mean + ASSERT_Z * sd), (name, v.max(), mean, sd)
 
 
-def _spread(quantities) -> dict:
-    from learning_dynamics.device import single_threaded
+def _spread(name: str, quantities) -> dict:
+    """The 200-seed spread, stored in ``tests/data`` and spot-checked on five seeds
+    (``tests/stored_spread.py``): measuring it costs 104 + 77 s of CPU."""
+    from stored_spread import stored_spread
 
-    values = {}
-    with single_threaded():
-        for seed in range(SPREAD_SEEDS):
-            for name, value in quantities(seed).items():
-                values.setdefault(name, []).extend(np.atleast_1d(value).tolist())
-    return values
+    return stored_spread(name, range(SPREAD_SEEDS), quantities, (0, 57, 123, 199))
 
 
 @pytest.mark.slow
@@ -877,7 +874,7 @@ def test_seed_spread_of_the_chapter_claims():
     the readout-only run without recomputing tanh): slow tier."""
     from learning_dynamics.statistics import ASSERT_Z, rate
 
-    values = _spread(_chapter_quantities)
+    values = _spread("linearisation_chapter_spread", _chapter_quantities)
     assert set(values) - PROSE_ONLY == set(CHAPTER_TOLERANCES) - {"move_drop"}
     _check_spread(values)
     # the prose's typical behaviour, as rates (Wilson lower ends at z = 3.89): rich
@@ -896,6 +893,6 @@ def test_seed_spread_of_the_width_doubling():
     one thread measured on a loaded shared machine: slow tier."""
     from learning_dynamics.statistics import rate
 
-    values = _spread(_width_quantities)
+    values = _spread("linearisation_width_spread", _width_quantities)
     assert rate(np.array(values["kernel_drop"]) < 1).interval()[0] > 0.9
     _check_spread(values)

@@ -238,10 +238,12 @@ BOOK_FILES = ("_toc.yml", "intro.md", "references.bib")
 BOOK_DIRS = ("pages",)
 
 
-def _student_config(root: Path, out: Path) -> Path:
+def _student_config(root: Path, out: Path, execute: bool = True) -> Path:
     import yaml
 
     config = yaml.safe_load((root / "_config.yml").read_text())
+    if not execute:
+        config.setdefault("execute", {})["execute_notebooks"] = "off"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
     config["title"] = f"{config.get('title', 'Book')} (student edition)"
     # Launch and repository buttons would open the full notebooks, solutions included.
@@ -258,13 +260,18 @@ def _student_config(root: Path, out: Path) -> Path:
     return path
 
 
-def write_student_edition(root: Path, out: Path, *, html: bool = True) -> list[Path]:
+def write_student_edition(root: Path, out: Path, *, html: bool = True,
+                          execute: bool = True) -> list[Path]:
     """Write a student copy of the book to ``out``; if ``html``, build its HTML.
 
     ``out`` holds the book's pages, the student notebooks (``out/chapters``) and a
     configuration with ``hide_solutions: true``, so the HTML shows the stubs and no
-    solution dropdowns.
+    solution dropdowns.  ``execute=False`` builds the pages without running the
+    notebooks (no outputs; what the leak test scans: every solution fragment is
+    source text, which a run cannot add).
     """
+    if not isinstance(execute, bool):
+        raise TypeError(f"execute must be a bool; got {type(execute).__name__}")
     import shutil
 
     root, out = Path(root).resolve(), Path(out).resolve()
@@ -281,21 +288,18 @@ def write_student_edition(root: Path, out: Path, *, html: bool = True) -> list[P
             json.dumps(student_notebook(nb), indent=1, ensure_ascii=False) + "\n"
         )
         written.append(target)
-    _student_config(root, out)
+    _student_config(root, out, execute)
     if html:
-        print(f"student edition: building {out / '_build' / 'html'}; this re-executes "
-              f"all {len(written)} chapters in their student form (stubs, no "
-              "solutions), about as long as the first build of the book; progress "
-              "is shown per chapter", flush=True)
+        if execute:
+            print(f"student edition: building {out / '_build' / 'html'}; this "
+                  f"re-executes all {len(written)} chapters in their student form "
+                  "(stubs, no solutions), about as long as the first build of the "
+                  "book; progress is shown per chapter", flush=True)
         exe = Path(sys.executable).parent / "jupyter-book"
-        cmd = [
-            str(exe) if exe.exists() else "jupyter-book",
-            "build",
-            str(out),
-            "-W",
-            "-n",
-            "--keep-going",
-        ]
+        # Unexecuted pages have no figure outputs, so their figure references would
+        # warn: only the executed edition (the one published) is built with -W -n.
+        strict = ["-W", "-n", "--keep-going"] if execute else []
+        cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(out), *strict]
         subprocess.run(cmd, check=True)
     return written
 
