@@ -323,8 +323,9 @@ def step1_loss_theory(config: XORConfig, eta: float | None = None) -> float:
 
     A random training point has the step-1 margin
     ``eta / (8 n) * (p + ||mu||^2 (1 + S) + sigma Z)``, eq. (xor-step1-criterion):
-    ``S`` is the sum of the signs ``y_i s_i`` of the other points on its axis
-    (their number is ``Binomial(n - 1, 1/2)``), ``Z ~ N(0, 1)`` and
+    ``S`` is the imbalance term of that equation (a signed count over the other
+    training points that share the point's axis, ``Binomial(n - 1, 1/2)`` of them),
+    ``Z ~ N(0, 1)`` and
     ``sigma^2 = data^2 + width^2`` (:func:`step1_noise_sd`).  The loss
     ``log(1 + e^{-margin})`` is averaged exactly over ``S`` and by 60-point
     Gauss-Hermite quadrature over ``Z``.  The loss at the mean margin,
