@@ -261,12 +261,13 @@ def test_category_in_noise_networks_learn_the_top_item_vector_as_a_rate():
     """The chapter's median of 20 networks >= 0.8 fails with chance <= 1e-4.
 
     A network's first learned item pattern is the data's top item vector in most
-    seeds, not in all: about 4 % of networks fall below 0.8 (as low as 0.5), so the
-    chapter states a rate and asserts a median. 400 networks, about 20 s of CPU.
+    seeds, not in all: about 3 % of networks fall below 0.8 (these seeds: 16 of 400,
+    down to 0.5; a referee's fresh block: 20 of 800, down to 0.25), so the chapter
+    states a rate and asserts a median. 400 networks, about 20 s of CPU.
     """
     agreement = _noise_network_agreement(range(400))
     below = agreement < 0.8
-    assert 0 < below.mean() < 0.1, below.mean()  # the chapter's "about 4 %"
+    assert 0 < below.mean() < 0.1, below.mean()  # the chapter's "about 3 %"
     assert np.median(agreement) > 0.9
     assert _median_fails_at_most(below, 20), wilson_interval(
         int(below.sum()), below.size, z=ASSERT_Z)
