@@ -232,3 +232,26 @@ def test_the_median_interval_covers_the_true_median_at_the_assert_level():
         low, high = quantile_interval(row, 0.5)
         missed += not (low <= 0.0 <= high)
     assert missed <= 3  # expected 0.4 misses in 4000 at 1e-4 (plus discreteness)
+
+
+def test_an_interval_assert_fails_a_true_claim_as_often_as_the_binomial_tail_says():
+    """n = 20 median: the lower end is the 2nd smallest draw, so a true claim fails
+    when two draws fall below the threshold (chapter 6's referee's case, p = 1.3 %)."""
+    from learning_dynamics.statistics import interval_assert_failure, quantile_interval
+
+    p = 0.013
+    exact = 1 - (1 - p) ** 20 - 20 * p * (1 - p) ** 19
+    assert interval_assert_failure(20, 0.5, p) == pytest.approx(exact, rel=1e-12)
+    assert 0.02 < exact < 0.04
+    from learning_dynamics.statistics import ASSERT_Z
+
+    rng = ld.make_rng(11)
+    below = rng.random((20_000, 20)) < p  # draws below a threshold at 0
+    samples = np.where(below, -1.0, 1.0) + 0.01 * rng.random((20_000, 20))
+    fails = np.mean([quantile_interval(row, 0.5)[0] <= 0 for row in samples])
+    assert fails == pytest.approx(exact, abs=ASSERT_Z * np.sqrt(exact / 20_000))
+    # the upper end at n = 20 is the largest draw: one draw above fails it
+    high = interval_assert_failure(20, 0.5, p, side="high")
+    assert high == pytest.approx(1 - (1 - p) ** 20, rel=1e-12)
+    with pytest.raises(ValueError, match="side"):
+        interval_assert_failure(20, 0.5, p, side="middle")

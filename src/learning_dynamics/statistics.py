@@ -13,8 +13,8 @@ import numpy as np
 
 from .validation import check_array, check_float, check_int
 
-__all__ = ["ASSERT_Z", "Rate", "quantile_interval", "rate", "rate_agrees",
-           "wilson_interval"]
+__all__ = ["ASSERT_Z", "Rate", "interval_assert_failure", "quantile_interval", "rate",
+           "rate_agrees", "wilson_interval"]
 
 #: Two-sided normal quantile for a failure chance of 1e-4: an assert placed at this
 #: many standard errors fails at a random seed offset with probability <= 1e-4 when
@@ -122,6 +122,15 @@ def quantile_interval(samples, q: float, *, z: float = ASSERT_Z
     -------
     (low, high) : tuple of float
         Order statistics; the sample minimum or maximum where the count runs out.
+
+    Notes
+    -----
+    The level bounds the chance that an assert ``low > threshold`` *passes when the
+    quantile is below the threshold*.  The chance that it *fails when the claim is
+    true* is another number: the assert fails as soon as ``i + 1`` draws fall at or
+    below the threshold (for ``n = 20``, ``q = 0.5``: two draws), which a heavy tail
+    makes likely.  Size the threshold with :func:`interval_assert_failure` and the
+    per-draw tail probability measured on a large sample.
     """
     x = np.sort(check_array("samples", samples, ndim=1))
     if x.size < 2:
@@ -134,3 +143,27 @@ def quantile_interval(samples, q: float, *, z: float = ASSERT_Z
     i = max(int(math.floor(n * q - half)), 0)
     j = min(int(math.ceil(n * q + half)), n - 1)
     return float(x[i]), float(x[j])
+
+
+def interval_assert_failure(n: int, q: float, p_beyond: float, *, side: str = "low",
+                            z: float = ASSERT_Z) -> float:
+    """Chance that an assert on :func:`quantile_interval` fails for a true claim.
+
+    ``side="low"``: the assert ``quantile_interval(x, q)[0] > threshold`` over ``n``
+    independent draws, each at or below the threshold with probability ``p_beyond``;
+    it fails when at least ``i + 1`` draws do, ``i`` the index of the lower order
+    statistic.  ``side="high"``: ``[1] < threshold``, failing when at least ``n - j``
+    draws are at or above it.  Exact binomial tail.
+    """
+    n = int(check_float("n", n, minimum=2, maximum=1e7))
+    q = check_float("q", q, minimum=0.0, maximum=1.0, min_inclusive=False,
+                    max_inclusive=False)
+    p = check_float("p_beyond", p_beyond, minimum=0.0, maximum=1.0)
+    if side not in ("low", "high"):
+        raise ValueError(f"side must be 'low' or 'high'; got {side!r}")
+    half = z * math.sqrt(n * q * (1 - q))
+    i = max(int(math.floor(n * q - half)), 0)
+    j = min(int(math.ceil(n * q + half)), n - 1)
+    k = i + 1 if side == "low" else n - j
+    return float(sum(math.comb(n, m) * p**m * (1 - p) ** (n - m)
+                     for m in range(k, n + 1)))
