@@ -114,13 +114,19 @@ def _verification_output(nb) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_student_notebook_runs_to_its_first_stub_and_reproduces_the_verified_numbers(
+def test_student_notebook_runs_to_its_first_stub_with_every_verified_claim_holding(
     path,
 ):
-    """Fresh kernels for the chapter and its student edition verify the same numbers."""
-    source = nbformat.read(str(path), as_version=4)
+    """A fresh kernel runs the student edition through its first stub's self-check:
+    every cell before it runs (the verification asserts included), the table shows
+    every claim passing, and the self-check reports the stub as not implemented.
+
+    The chapter itself runs under nbval at offsets 0, 1 and 2 elsewhere in the test
+    command; a second run of it here, to compare tables, cost about 2.5 minutes of
+    CPU and could only differ through a removed cell, which the run below would not
+    survive (removed cells are solutions, after the table).
+    """
     exercises = find_exercises(json.loads(path.read_text()))
-    stub_index = exercises[0].cell_index if exercises else len(source.cells)
     student = nbformat.reads(
         json.dumps(student_notebook(json.loads(path.read_text()))), as_version=4
     )
@@ -144,16 +150,14 @@ def test_student_notebook_runs_to_its_first_stub_and_reproduces_the_verified_num
         check + 1 if check is not None else len(student.cells)
     )  # through the self-check
     ran_student = execute_notebook(student, cwd=path.parent, upto=upto)
-    ran_source = execute_notebook(source, cwd=path.parent, upto=stub_index)
     if exercises:
         check_out = "".join(
             o.get("text", "") for o in ran_student.cells[upto - 1].outputs
         )
         assert "not implemented yet" in check_out
-    first, second = _verification_output(ran_source), _verification_output(ran_student)
-    assert first and first == second, (
-        f"{path.name}: verified numbers differ between runs:\n{first}\n---\n{second}"
-    )
+    table = _verification_output(ran_student)
+    assert table and "ok" in table and "FAILED" not in table, (
+        f"{path.name}: the student edition's verification table:\n{table}")
 
 
 def test_failed_self_check_reports_shapes_and_largest_error_not_arrays():
