@@ -1130,7 +1130,7 @@ def _figure1_quantities(seed: int) -> dict:
 FIGURE1_WINDOWS = {
     "budget_use": (None, 40.0),
     "peak_small": (None, 1.01),
-    "bump_rel": (None, 0.05),
+    "bump_rel": (None, 0.08),
     "R_span": (1.25, None),
     "R_small": (1, None),
     "t_bound": (0.65, None),
@@ -1140,7 +1140,9 @@ FIGURE1_WINDOWS = {
     "teacher_share": (0.5, None),
 }
 #: Ratios of times spread multiplicatively: the rule is applied to their logarithm.
-FIGURE1_LOG_SCALE = {"budget_use", "R_span", "R_small", "t_bound"}
+#: So is the bump error, whose linear-scale spread is heavy-tailed (a seed outside the
+#: stored 200 gave 0.029, five linear-scale sd beyond their mean; 2.4 on the log).
+FIGURE1_LOG_SCALE = {"budget_use", "R_span", "R_small", "t_bound", "bump_rel"}
 FIGURE1_SEEDS = range(1000, 1200)
 
 
