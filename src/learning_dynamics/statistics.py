@@ -13,8 +13,8 @@ import numpy as np
 
 from .validation import check_array, check_float, check_int
 
-__all__ = ["ASSERT_Z", "Rate", "quantile_interval", "rate", "rate_agrees",
-           "wilson_interval"]
+__all__ = ["ASSERT_Z", "MAX_TAIL_TRIALS", "Rate", "binomial_tail_limit",
+           "quantile_interval", "rate", "rate_agrees", "wilson_interval"]
 
 #: Two-sided normal quantile for a failure chance of 1e-4: an assert placed at this
 #: many standard errors fails at a random seed offset with probability <= 1e-4 when
@@ -134,3 +134,51 @@ def quantile_interval(samples, q: float, *, z: float = ASSERT_Z
     i = max(int(math.floor(n * q - half)), 0)
     j = min(int(math.ceil(n * q + half)), n - 1)
     return float(x[i]), float(x[j])
+
+
+#: Largest number of trials :func:`binomial_tail_limit` sums over (exact sum in floats).
+MAX_TAIL_TRIALS = 100_000
+
+
+def binomial_tail_limit(trials: int, p_upper: float, *, alpha: float = 1e-4) -> int:
+    """Smallest count ``k`` with ``P(Binomial(trials, p_upper) >= k) <= alpha``.
+
+    A count of rare events (failing seeds) at or above this limit is improbable when
+    the event rate is at most ``p_upper``: an assert ``count < limit`` fails with
+    probability at most ``alpha`` whenever the true rate is ``<= p_upper`` (the tail
+    grows with the rate).  Used where a rate sits near 0 or 1, where the Wilson
+    interval of a few dozen trials cannot hold the predicted rate after a single
+    event (see :func:`rate_agrees`).
+
+    Parameters
+    ----------
+    trials : int
+        Number of trials, ``1 <= trials <= MAX_TAIL_TRIALS``.
+    p_upper : float
+        Upper bound on the event probability, in ``[0, 1]``.
+    alpha : float
+        Tail probability allowed, in ``(0, 1)``; the default is the book's assert
+        level.
+
+    Returns
+    -------
+    int
+        The limit, in ``[1, trials + 1]``; ``trials + 1`` means no count is
+        improbable enough.
+    """
+    n = check_int("trials", trials, minimum=1, maximum=MAX_TAIL_TRIALS)
+    p = check_float("p_upper", p_upper, minimum=0.0, maximum=1.0)
+    alpha = check_float("alpha", alpha, minimum=0.0, maximum=1.0,
+                        min_inclusive=False, max_inclusive=False)
+    if p == 0.0:
+        return 1
+    if p == 1.0:
+        return n + 1
+    log_pmf = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+               + k * math.log(p) + (n - k) * math.log1p(-p) for k in range(n + 1)]
+    tail = 0.0
+    for k in range(n, -1, -1):  # tail = P(K >= k), summed from the top
+        tail += math.exp(log_pmf[k])
+        if tail > alpha:
+            return k + 1
+    return 1  # not reached: the full sum is 1 > alpha
