@@ -13,7 +13,7 @@ import torch
 import learning_dynamics as ld
 from learning_dynamics import validation as v
 from learning_dynamics.exercises import run_check
-from learning_dynamics.statistics import rate, wilson_interval
+from learning_dynamics.statistics import binomial_tail_limit, rate, wilson_interval
 from learning_dynamics.verification import Claim, verification_table
 
 CASES = [
@@ -369,3 +369,34 @@ def test_legend_text_is_never_below_ten_css_pixels():
     assert MIN_LEGEND_PT / 72 * CSS_DPI >= 10
     import matplotlib.pyplot as plt
     plt.close(fig)
+
+
+def _exact_upper_tail(n, p, k):
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+@pytest.mark.parametrize("trials, p_upper, alpha", [
+    (40, 0.0025, 1e-4), (40, 0.011955, 1e-4), (40, 0.0075, 1e-4), (40, 1e-15, 1e-4),
+    (400, 0.3, 1e-4), (7, 0.5, 0.05), (40, 0.999, 1e-4)])
+def test_binomial_tail_limit_is_the_smallest_count_with_exact_tail_below_alpha(
+        trials, p_upper, alpha):
+    k = binomial_tail_limit(trials, p_upper, alpha=alpha)
+    if k <= trials:
+        assert _exact_upper_tail(trials, p_upper, k) <= alpha
+    assert _exact_upper_tail(trials, p_upper, k - 1) > alpha
+
+
+def test_binomial_tail_limit_edges_and_the_referees_count():
+    assert binomial_tail_limit(40, 0.0025) == 4  # referee's k* for 5/2000
+    assert binomial_tail_limit(40, 0.0) == 1
+    assert binomial_tail_limit(40, 1.0) == 41
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"trials": 0, "p_upper": 0.1}, "trials"),
+    ({"trials": 10**6, "p_upper": 0.1}, "trials"),
+    ({"trials": 40, "p_upper": 1.5}, "p_upper"),
+    ({"trials": 40, "p_upper": 0.1, "alpha": 0.0}, "alpha")])
+def test_binomial_tail_limit_refuses_bad_arguments_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        binomial_tail_limit(**kwargs)

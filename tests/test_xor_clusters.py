@@ -318,6 +318,15 @@ def test_theorem_regime_share_of_generalising_seeds_rises_with_n_over_200_seeds(
     assert rates[128].interval(ASSERT_Z)[1] < 0.9
 
 
+@pytest.mark.slow
+def test_theorem_regime_fit_reference_reproduces_over_2000_seeds():
+    # The chapter bounds the theorem regime's misfit rate at t = 1 by this stored
+    # count (eq. xor-step1-fit's 1e-15 is a tail the approximation cannot vouch for).
+    cfg = _theorem_sweep_config(16).replace(n_test=4)
+    run = xc.run_xor(cfg, range(960_000, 960_000 + xc.THEOREM_FIT_T1_SEEDS), [1])
+    assert int(np.sum(run.train_acc[:, 0] < 1.0)) == xc.THEOREM_FIT_T1_MISFITS
+
+
 def test_self_term_at_step1_is_the_memorisation_term():
     # eq. (xor-step1-point): the self part of each margin is eta ||x_k||^2 / (8 n)
     cfg = xc.XORConfig(n=60, p=20000, m=400, n_test=8)

@@ -13,8 +13,9 @@ import numpy as np
 
 from .validation import check_array, check_float, check_int
 
-__all__ = ["ASSERT_Z", "Rate", "interval_assert_failure", "quantile_interval", "rate",
-           "rate_agrees", "wilson_interval"]
+__all__ = ["ASSERT_Z", "MAX_TAIL_TRIALS", "Rate", "binomial_tail_limit",
+           "interval_assert_failure", "quantile_interval", "rate", "rate_agrees",
+           "wilson_interval"]
 
 #: Two-sided normal quantile for a failure chance of 1e-4: an assert placed at this
 #: many standard errors fails at a random seed offset with probability <= 1e-4 when
@@ -155,15 +156,72 @@ def interval_assert_failure(n: int, q: float, p_beyond: float, *, side: str = "l
     statistic.  ``side="high"``: ``[1] < threshold``, failing when at least ``n - j``
     draws are at or above it.  Exact binomial tail.
     """
-    n = int(check_float("n", n, minimum=2, maximum=1e7))
+    n = check_int("n", n, minimum=2, maximum=MAX_TAIL_TRIALS)
     q = check_float("q", q, minimum=0.0, maximum=1.0, min_inclusive=False,
                     max_inclusive=False)
     p = check_float("p_beyond", p_beyond, minimum=0.0, maximum=1.0)
     if side not in ("low", "high"):
         raise ValueError(f"side must be 'low' or 'high'; got {side!r}")
+    z = check_float("z", z, minimum=0.0, maximum=10.0)
     half = z * math.sqrt(n * q * (1 - q))
     i = max(int(math.floor(n * q - half)), 0)
     j = min(int(math.ceil(n * q + half)), n - 1)
     k = i + 1 if side == "low" else n - j
-    return float(sum(math.comb(n, m) * p**m * (1 - p) ** (n - m)
-                     for m in range(k, n + 1)))
+    return _binomial_tails(n, p)[k]
+
+
+def _binomial_tails(n: int, p: float) -> list[float]:
+    """``P(Binomial(n, p) >= k)`` for ``k = 0 .. n + 1`` (exact sum in log space)."""
+    if p in (0.0, 1.0):
+        return [1.0] + ([0.0] * n if p == 0.0 else [1.0] * n) + [0.0]
+    log_pmf = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+               + k * math.log(p) + (n - k) * math.log1p(-p) for k in range(n + 1)]
+    tails = [0.0] * (n + 2)
+    for k in range(n, -1, -1):
+        tails[k] = tails[k + 1] + math.exp(log_pmf[k])
+    return tails
+
+
+#: Largest number of trials :func:`binomial_tail_limit` sums over (exact sum in floats).
+MAX_TAIL_TRIALS = 100_000
+
+
+def binomial_tail_limit(trials: int, p_upper: float, *, alpha: float = 1e-4) -> int:
+    """Smallest count ``k`` with ``P(Binomial(trials, p_upper) >= k) <= alpha``.
+
+    A count of rare events (failing seeds) at or above this limit is improbable when
+    the event rate is at most ``p_upper``: an assert ``count < limit`` fails with
+    probability at most ``alpha`` whenever the true rate is ``<= p_upper`` (the tail
+    grows with the rate).  Used where a rate sits near 0 or 1, where the Wilson
+    interval of a few dozen trials cannot hold the predicted rate after a single
+    event (see :func:`rate_agrees`).
+
+    Parameters
+    ----------
+    trials : int
+        Number of trials, ``1 <= trials <= MAX_TAIL_TRIALS``.
+    p_upper : float
+        Upper bound on the event probability, in ``[0, 1]``.
+    alpha : float
+        Tail probability allowed, in ``(0, 1)``; the default is the book's assert
+        level.
+
+    Returns
+    -------
+    int
+        The limit, in ``[1, trials + 1]``; ``trials + 1`` means no count is
+        improbable enough.
+    """
+    n = check_int("trials", trials, minimum=1, maximum=MAX_TAIL_TRIALS)
+    p = check_float("p_upper", p_upper, minimum=0.0, maximum=1.0)
+    alpha = check_float("alpha", alpha, minimum=0.0, maximum=1.0,
+                        min_inclusive=False, max_inclusive=False)
+    if p == 0.0:
+        return 1
+    if p == 1.0:
+        return n + 1
+    tails = _binomial_tails(n, p)
+    for k in range(n, -1, -1):  # the first k, from the top, whose tail exceeds alpha
+        if tails[k] > alpha:
+            return k + 1
+    return 1  # not reached: the full sum is 1 > alpha

@@ -19,7 +19,14 @@ from .data import (
     gram_memory_bytes,
     make_xor_data,
 )
-from .diagnostics import MAIN_RATES, MAIN_RATES_SEEDS, XORRun, diagnostics
+from .diagnostics import (
+    MAIN_RATES,
+    MAIN_RATES_SEEDS,
+    THEOREM_FIT_T1_MISFITS,
+    THEOREM_FIT_T1_SEEDS,
+    XORRun,
+    diagnostics,
+)
 from .explorer import EXPLORER_DEFAULTS, explorer, explorer_figure
 from .figures import (
     plot_alignment,
@@ -70,6 +77,8 @@ __all__ = [
     "MAX_STEPS",
     "SelfTermBudget",
     "Step2Split",
+    "THEOREM_FIT_T1_MISFITS",
+    "THEOREM_FIT_T1_SEEDS",
     "Trajectory",
     "XORConfig",
     "XORData",
