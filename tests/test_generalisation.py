@@ -377,6 +377,7 @@ def test_chapter6_growth_exponent_assert_fails_at_a_random_offset_below_1e4():
     40 draws (interval ends x_(8), x_(34)): it fails only if >= 33 draws lie above
     quadrature + 0.02 or >= 34 below quadrature - 0.02.  1000 fresh draws (about
     12 s of CPU) bound both per-draw chances at ASSERT_Z."""
+    from learning_dynamics.device import single_threaded
     from learning_dynamics.statistics import wilson_interval
 
     eta = 0.1
@@ -386,11 +387,12 @@ def test_chapter6_growth_exponent_assert_fails_at_a_random_offset_below_1e4():
     quad = gen.test_error_mp(1.0, t, noise2=2.0, eta=eta, n_nodes=2**15)
     predicted = math.log(quad[i1000] / quad[i10]) / math.log(100)
     slopes = []
-    for seed in range(30000, 30025):  # 25 blocks of the chapter's 40 draws
-        task = gen.with_snr(gen.make_nested_tasks(300, [300], 4.0, seeds=40,
-                                                  seed=seed)[0], 0.5)
-        err = gen.gd_exact(task, t, eta=eta).test_error
-        slopes.extend(np.log(err[:, i1000] / err[:, i10]) / math.log(100))
+    with single_threaded():  # threaded BLAS on a busy machine multiplies the CPU
+        for seed in range(30000, 30025):  # 25 blocks of the chapter's 40 draws
+            task = gen.with_snr(gen.make_nested_tasks(300, [300], 4.0, seeds=40,
+                                                      seed=seed)[0], 0.5)
+            err = gen.gd_exact(task, t, eta=eta).test_error
+            slopes.extend(np.log(err[:, i1000] / err[:, i10]) / math.log(100))
     slopes = np.array(slopes)
     n = 40
     low, high = (int(i) for i in quantile_interval(np.arange(n, dtype=float), 0.5))
