@@ -271,3 +271,134 @@ def test_smallest_nonzero_eigenvalue_at_half_load_stays_far_above_the_chapters_b
         smallest.mean(), smallest.std(ddof=1))
     # and it sits near the Marchenko-Pastur edge (1 - sqrt(1/2))^2 = 0.086
     assert abs(np.median(smallest) - (1 - math.sqrt(0.5)) ** 2) < 0.03
+
+
+# ------------------------------------------- failure chances of the median asserts
+def _binomial_tail(n: int, p: float, k: int) -> float:
+    """P(Binomial(n, p) >= k)."""
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+def _wrong_draws_that_fail(n: int, end: str) -> int:
+    """How many of n draws on the wrong side of a threshold fail an assert on one end
+    of ``quantile_interval(samples, 0.5)``: the end is the k-th order statistic from
+    that side."""
+    low, high = quantile_interval(np.arange(n, dtype=float), 0.5)
+    return int(low) + 1 if end == "low" else n - int(high)
+
+
+def _sweep_tail_quantities(seed: int) -> dict:
+    """Chapter 6's per-draw overtraining (alpha = 0.9, 1, 1.1) and smallest-mode share
+    of sum 1/lambda (alpha = 1, 2): 20 draws of the chapter's extra block."""
+    d, eta, loads = 300, 0.1, (0.9, 1.0, 1.1, 2.0)
+    t = np.append(np.round(np.logspace(0, 5, 61)) * eta, np.inf)
+    tasks = gen.make_nested_tasks(d, [round(a * d) for a in loads], 4.0, seeds=20,
+                                  seed=seed)
+    out = {}
+    for a, task in zip(loads, tasks, strict=True):
+        spec = gen.spectrum(task)
+        if a != 2.0:
+            err = gen.gd_exact(task, t, eta=eta, spec=spec).test_error
+            out[f"ot{a}"] = err[:, -1] - err[:, :-1].min(axis=1)
+        if a in (1.0, 2.0):
+            lam = np.where(spec.eigenvalues > gen.ZERO_EIGENVALUE, spec.eigenvalues,
+                           np.inf)
+            out[f"share{a}"] = (1 / lam).max(axis=1) / (1 / lam).sum(axis=1)
+    return out
+
+
+def _rf_tail_quantities(seed: int) -> dict:
+    """Chapter 6's per-draw random-features ratios (20 draws, P = 100, t = inf)."""
+    widths = np.array([10, 20, 40, 60, 80, 90, 100, 110, 125, 150, 200, 300, 400])
+    task = gen.make_random_features_task(100, 400, snr=1.0, seeds=20, seed=seed,
+                                         n_test=4000)
+    run = gen.readout_errors(task, widths, np.array([np.inf]))
+    final = run.test_error[:, :, -1]
+    at = {n: int(np.flatnonzero(widths == n)[0]) for n in (90, 100, 110)}
+    clean = (run.predicted - run.noise_part)[:, :, -1]
+    others = np.delete(final, at[100], axis=1).max(axis=1)
+    return {
+        "noise_share": run.noise_part[:, at[100], -1] / run.predicted[:, at[100], -1],
+        "clean_ratio": clean[:, at[100]] / np.maximum(clean[:, at[90]],
+                                                      clean[:, at[110]]),
+        "peak_ratio": final[:, at[100]] / others,
+    }
+
+
+#: chapter 6's median asserts: (quantity, threshold, end of the interval, draws)
+CHAPTER6_MEDIAN_ASSERTS = {
+    "noise_share": (0.5, "low", 40),
+    "clean_ratio": (1.0, "low", 40),
+    "peak_ratio": (1.0, "low", 40),
+    "share1.0": (0.2, "low", 40),
+    "share2.0": (0.05, "high", 40),
+    # peak_separated: the overtraining interval at alpha = 1 above those at 0.9 and
+    # 1.1; it can fail only if one of these three fails (c = OVERTRAINING_SPLIT)
+    "ot1.0": (None, "low", 40),
+    "ot0.9": (None, "high", 40),
+    "ot1.1": (None, "high", 40),
+}
+OVERTRAINING_SPLIT = 8.0
+
+
+@pytest.mark.slow
+def test_chapter6_median_asserts_fail_at_a_random_offset_with_chance_below_1e4():
+    """Each median assert of chapter 6 fails when at least k of its n draws fall on
+    the wrong side of its threshold.  Over 1000 stored fresh draws per quantity the
+    per-draw chance p of a wrong-side draw has a Wilson upper bound p_u at ASSERT_Z;
+    P(Binomial(n, p_u) >= k) must be <= 1e-4 (summed over the three intervals of the
+    overtraining comparison).  Stored: about 120 s of CPU to remeasure."""
+    from stored_spread import stored_spread
+
+    from learning_dynamics.statistics import wilson_interval
+
+    values = {
+        **stored_spread("generalisation_sweep_tails", range(10000, 10050),
+                        _sweep_tail_quantities, [10000, 10049]),
+        **stored_spread("generalisation_rf_tails", range(20000, 20050),
+                        _rf_tail_quantities, [20000]),
+    }
+    chance = {}
+    for name, (threshold, end, n) in CHAPTER6_MEDIAN_ASSERTS.items():
+        v = values[name]
+        assert v.size >= 1000 and np.all(np.isfinite(v)), name
+        threshold = OVERTRAINING_SPLIT if threshold is None else threshold
+        wrong = int(np.sum(v <= threshold if end == "low" else v >= threshold))
+        p_upper = wilson_interval(wrong, v.size, z=ASSERT_Z)[1]
+        chance[name] = _binomial_tail(n, p_upper, _wrong_draws_that_fail(n, end))
+    overtraining = chance.pop("ot1.0") + chance.pop("ot0.9") + chance.pop("ot1.1")
+    assert overtraining <= 1e-4, overtraining
+    assert max(chance.values()) <= 1e-4, chance
+
+
+@pytest.mark.slow
+def test_chapter6_growth_exponent_assert_fails_at_a_random_offset_below_1e4():
+    """Chapter 6 asserts slope_ci[0] - 0.02 <= quadrature <= slope_ci[1] + 0.02 over
+    40 draws (interval ends x_(8), x_(34)): it fails only if >= 33 draws lie above
+    quadrature + 0.02 or >= 34 below quadrature - 0.02.  1000 fresh draws (about
+    12 s of CPU) bound both per-draw chances at ASSERT_Z."""
+    from learning_dynamics.device import single_threaded
+    from learning_dynamics.statistics import wilson_interval
+
+    eta = 0.1
+    t = np.round(np.logspace(0, 5, 61)) * eta
+    t = t[(t >= 1) & (t <= 1e4)]
+    i10, i1000 = (int(np.flatnonzero(np.isclose(t, c))[0]) for c in (10, 1000))
+    quad = gen.test_error_mp(1.0, t, noise2=2.0, eta=eta, n_nodes=2**15)
+    predicted = math.log(quad[i1000] / quad[i10]) / math.log(100)
+    slopes = []
+    with single_threaded():  # threaded BLAS on a busy machine multiplies the CPU
+        for seed in range(30000, 30025):  # 25 blocks of the chapter's 40 draws
+            task = gen.with_snr(gen.make_nested_tasks(300, [300], 4.0, seeds=40,
+                                                      seed=seed)[0], 0.5)
+            err = gen.gd_exact(task, t, eta=eta).test_error
+            slopes.extend(np.log(err[:, i1000] / err[:, i10]) / math.log(100))
+    slopes = np.array(slopes)
+    n = 40
+    low, high = (int(i) for i in quantile_interval(np.arange(n, dtype=float), 0.5))
+    above = wilson_interval(int(np.sum(slopes > predicted + 0.02)), slopes.size,
+                            z=ASSERT_Z)[1]
+    below = wilson_interval(int(np.sum(slopes < predicted - 0.02)), slopes.size,
+                            z=ASSERT_Z)[1]
+    fail = _binomial_tail(n, above, n - low) + _binomial_tail(n, below, high + 1)
+    assert fail <= 1e-4, (above, below, fail)
