@@ -345,3 +345,14 @@ def test_written_solutions_are_collapsed_in_the_colab_copy(path):
     visible = " ".join(re.sub(r"<details>.*?</details>", " ", text, flags=re.S).split())
     shown = [s for s in solutions if s in visible]
     assert not shown, f"{path.name}: solution prose outside <details>: {shown[:3]}"
+
+
+def test_equation_labels_in_outputs_become_numbers_whatever_their_case():
+    """Sphinx lower-cases labels (ts-ode-Q is numbered as ts-ode-q); outputs keep the
+    author's case, and the book must still show the number (the browser test found
+    chapter 5's "(ts-ode-Q)" in a table)."""
+    from learning_dynamics.book.extension import number_labels
+
+    numbers = {"ts-ode-q": "5.6", "ts-ode": "5.5"}
+    text = "eq. (ts-ode-Q), (ts-ode), (ts-ode-q) and (other)"
+    assert number_labels(text, numbers) == "eq. (5.6), (5.5), (5.6) and (other)"

@@ -231,13 +231,19 @@ def equation_numbers(app) -> dict[str, str]:
 
 
 def number_labels(text: str, numbers: dict[str, str]) -> str:
-    """Replace each ``(label)`` of a numbered equation in ``text`` by ``(2.4)``."""
+    """Replace each ``(label)`` of a numbered equation in ``text`` by ``(2.4)``.
+
+    Sphinx keeps labels in lower case (``ts-ode-Q`` becomes ``ts-ode-q``), so the
+    match ignores case.
+    """
     import re
 
     if not numbers:
         return text
-    pattern = re.compile(r"\((" + "|".join(map(re.escape, numbers)) + r")\)")
-    return pattern.sub(lambda m: f"({numbers[m.group(1)]})", text)
+    numbers = {k.lower(): v for k, v in numbers.items()}
+    pattern = re.compile(r"\((" + "|".join(map(re.escape, numbers)) + r")\)",
+                         flags=re.IGNORECASE)
+    return pattern.sub(lambda m: f"({numbers[m.group(1).lower()]})", text)
 
 
 def _numbered_outputs(app, pagename, templatename, context, doctree) -> None:
