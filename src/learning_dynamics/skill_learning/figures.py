@@ -37,16 +37,23 @@ def plot_sgd_ratio(r, mean, err, r_fine, prediction):
     """``t_2/t_1`` of minibatch SGD against ``r`` with eq. (sl-sgd-time) drawn."""
     fig, ax = new_figure(width=5.2, height=3.6)
     ax.plot(r_fine, r_fine, color="grey", lw=1, ls=":", label=r"$t_2/t_1 = r$")
-    ax.plot(r_fine, prediction, **THEORY_STYLE, label="eq. (sl-sgd-time)")
-    ax.errorbar(r, mean, yerr=err, fmt="o", color=PALETTE[0], ms=5,
-                label="SGD, mean over seeds")
+    _ratio_panel(ax, r_fine, prediction, "eq. (sl-sgd-time)", r, mean, err,
+                 "SGD, mean over seeds", r"learning-time ratio $t_2/t_1$",
+                 "SGD: the rare skill takes r times longer")
+    return fig
+
+
+def _ratio_panel(ax, r_fine, prediction, theory_label, r, mean, err, label,
+                 ylabel, title):
+    """Log-log ``t_2/t_1`` against ``r``: the prediction dashed, means with errors."""
+    ax.plot(r_fine, prediction, **THEORY_STYLE, label=theory_label)
+    ax.errorbar(r, mean, yerr=err, fmt="o", color=PALETTE[0], ms=5, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"frequency ratio $r = p_1/p_2$")
-    ax.set_ylabel(r"learning-time ratio $t_2/t_1$")
-    ax.set_title("SGD: the rare skill takes r times longer", fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    return fig
 
 
 def plot_optimiser_ratios(r, ratios: dict, r_fine, predictions: dict,
@@ -167,15 +174,9 @@ def plot_networks(mlp: dict, r_mlp: float, r_lin, lin_ratio, lin_pred):
     a.set_title("two-task parity MLP, one dot per seed", fontsize=10)
     a.legend(fontsize=8)
     mean, err = lin_ratio
-    b.plot(r_lin, lin_pred, **THEORY_STYLE, label="eq. (sl-deep-linear)")
-    b.errorbar(r_lin, mean, yerr=err, fmt="o", color=PALETTE[0],
-               label="linear network, SGD")
-    b.set_xscale("log")
-    b.set_yscale("log")
-    b.set_xlabel(r"frequency ratio $r = p_1/p_2$")
-    b.set_ylabel(r"mode-time ratio $t_2/t_1$")
-    b.set_title("two-layer linear network, SGD", fontsize=10)
-    b.legend(fontsize=8)
+    _ratio_panel(b, r_lin, lin_pred, "eq. (sl-deep-linear)", r_lin, mean, err,
+                 "linear network, SGD", r"mode-time ratio $t_2/t_1$",
+                 "two-layer linear network, SGD")
     return fig
 
 
