@@ -17,6 +17,12 @@ from pathlib import Path
 # Inherited by the kernels nbval starts for the chapters.
 os.environ.setdefault("LEARNING_DYNAMICS_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One BLAS/OpenMP thread per process: the suite runs two workers on two cores, and
+# each chapter kernel, build or spread test starting two threads of its own makes
+# four compete for two cores (chapter 6's 400-seed growth test: 105 s wall that way,
+# 7.8 s single-threaded).  ``configure_threads`` honours OMP_NUM_THREADS.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 OFFLINE_GUARD = Path(__file__).resolve().parent / "offline_guard"
 

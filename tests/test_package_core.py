@@ -151,6 +151,14 @@ def test_threads_never_exceed_available_cores(restore_torch_threads):
     assert ld.configure_threads(max_threads=1) == 1 == torch.get_num_threads()
 
 
+@pytest.mark.parametrize(
+    "value, expected", [("1", 1), ("", None), ("0", None), ("two", None)])
+def test_threads_honour_omp_num_threads_when_it_is_a_positive_integer(
+        restore_torch_threads, monkeypatch, value, expected):
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    assert ld.configure_threads() == (expected or ld.available_cores())
+
+
 @pytest.mark.parametrize("files, cores", [
     ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 cores: a second thread still runs
     ({"cpu.max": "200000 100000\n"}, 2),

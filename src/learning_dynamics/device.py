@@ -117,7 +117,9 @@ def configure_threads(max_threads: int | None = None) -> int:
     ----------
     max_threads : int, optional
         Upper bound; defaults to the number of available cores (the CPU affinity
-        capped by the cgroup quota: 2 on Binder).
+        capped by the cgroup quota: 2 on Binder), or to ``OMP_NUM_THREADS`` when
+        that environment variable is a positive integer (the test-suite sets it
+        to 1 so that its two workers do not each start two BLAS threads).
 
     Returns
     -------
@@ -125,11 +127,11 @@ def configure_threads(max_threads: int | None = None) -> int:
         The number of threads torch will use.
     """
     cores = available_cores()
-    n = (
-        cores
-        if max_threads is None
-        else min(cores, check_int("max_threads", max_threads, minimum=1))
-    )
+    if max_threads is None:
+        requested = os.environ.get("OMP_NUM_THREADS", "").strip()
+        positive = requested.isdigit() and int(requested) > 0
+        max_threads = int(requested) if positive else cores
+    n = min(cores, check_int("max_threads", max_threads, minimum=1))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
