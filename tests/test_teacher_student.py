@@ -1017,9 +1017,10 @@ def _cancelling_pair(Q):
 
 def _first_layer_run(starts, mask, eta, t_max, *, dt, drop=(), n_record=20):
     """First-layer ODE (sigma = 0.5) from ``starts``: RK4 at ``dt / 4`` over the fast
-    initial fall (up to ``t = 5 / eta``; without the I4 term a step of 1 there leaves
+    initial fall (up to ``t = 50 / eta``; without the I4 term a step of 1 there leaves
     the positive cone at eta = 1), then at ``dt`` to ``t_max``, recorded at
-    ``n_record`` equally spaced times from ``5 / eta`` (20: every 50 / eta)."""
+    ``n_record`` equally spaced times from ``50 / eta`` to ``t_max``
+    (20 records: every 50 / eta when ``t_max = 1000 / eta``)."""
     kw = dict(noise=0.5, unit_mask=mask, drop=drop)
     early = ts.integrate_ode(starts, eta, 50.0 / eta, dt=dt / 4, n_record=2, **kw)
     rest = t_max - 50.0 / eta
