@@ -90,6 +90,100 @@ def test_ode_drift_matches_monte_carlo_of_one_sgd_step():
         assert np.all(np.abs(closed - samples.mean(axis=0)) < 4.5 * se + 1e-12)
 
 
+def _noise_term_decomposition(params, eta, sigma, **kwargs):
+    """The chapter's split of dQ/dt (cell ``ts-pair-growth``) into the gradient part
+    ``4 f(eta / 2) - f(eta)`` (order eta), the label-noise part
+    ``f(sigma) - f(sigma = 0)`` and the SGD-noise part (the rest), from the full
+    right-hand side ``f`` only."""
+
+    def dq(e, s):
+        return ts.ode_rhs(params, e, noise=s, **kwargs)[0]
+
+    gradient = 4 * dq(eta / 2, sigma) - dq(eta, sigma)
+    label = dq(eta, sigma) - dq(eta, 0.0)
+    return gradient, dq(eta, 0.0) - gradient, label
+
+
+def test_dropping_a_noise_term_removes_exactly_the_chapters_share_of_dq():
+    rng = np.random.default_rng(23)
+    params = _random_params(rng, 3, 3, 2)
+    eta, sigma, kw = 0.8, 0.6, dict(eta_v=0.4)
+    full = ts.ode_rhs(params, eta, noise=sigma, **kw)
+    gradient, sgd, label = _noise_term_decomposition(params, eta, sigma, **kw)
+    scale = np.abs(full[0]).max()
+    assert np.abs(gradient + sgd + label - full[0]).max() < 1e-12 * scale
+    for drop, removed in (
+        ("sgd_noise", sgd),
+        ("label_noise", label),
+        (("sgd_noise", "label_noise"), sgd + label),
+    ):
+        ablated = ts.ode_rhs(params, eta, noise=sigma, drop=drop, **kw)
+        assert np.abs(full[0] - ablated[0] - removed).max() < 1e-12 * scale, drop
+        assert np.array_equal(full[1], ablated[1]) and np.array_equal(
+            full[2], ablated[2]
+        ), drop
+    # the default is the chapter's ODEs, bit for bit
+    default = ts.ode_rhs(params, eta, noise=sigma, drop=(), **kw)
+    assert all(np.array_equal(a, b) for a, b in zip(full, default, strict=True))
+    # dropping the label-noise term is the same as sigma = 0
+    no_label = ts.ode_rhs(params, eta, noise=sigma, drop="label_noise", **kw)[0]
+    assert np.array_equal(no_label, ts.ode_rhs(params, eta, noise=0.0, **kw)[0])
+
+
+def test_dropped_noise_terms_match_monte_carlo_of_the_squared_sgd_step():
+    # independent of the closed forms: eta^2 v_i v_k <g'(l_i) g'(l_k) Delta^2> from
+    # sampled fields, split into the noiseless error (the I4 term) and sigma^2 (J2)
+    rng = np.random.default_rng(24)
+    params = _random_params(rng, 1, 3, 2)
+    eta, sigma = 0.9, 0.5
+    full = ts.ode_rhs(params, eta, noise=sigma)[0][0]
+    sgd_term = full - ts.ode_rhs(params, eta, noise=sigma, drop="sgd_noise")[0][0]
+    label_term = full - ts.ode_rhs(params, eta, noise=sigma, drop="label_noise")[0][0]
+    h = _fields(params, rng, 400_000)
+    lam, nu = h[:, :3], h[:, 3:]
+    v = params.v[0]
+    error = _g(lam) @ v - _g(nu) @ params.v_star
+    gg = v * _g_prime(lam)
+    pair = gg[:, :, None] * gg[:, None, :]
+    for closed, samples in (
+        (sgd_term, eta**2 * pair * error[:, None, None] ** 2),
+        (label_term, eta**2 * sigma**2 * pair),
+    ):
+        se = samples.std(axis=0) / math.sqrt(len(h))
+        assert np.all(np.abs(closed - samples.mean(axis=0)) < 4.5 * se), (
+            closed,
+            samples.mean(axis=0),
+            se,
+        )
+
+
+def test_integrator_drops_a_noise_term_in_every_step_and_refuses_unknown_terms():
+    teacher = ts.make_teacher(80, 2, seed=0, noise=0.5)
+    start = ts.student_overlaps(teacher, ts.init_student(80, 3, seeds=2, seed=5))
+    kw = dict(noise=0.5, dt=0.5, n_record=3)
+    full = ts.integrate_ode(start, 1.0, 20.0, **kw)
+    assert np.array_equal(full.Q, ts.integrate_ode(start, 1.0, 20.0, drop=(), **kw).Q)
+    no_label = ts.integrate_ode(start, 1.0, 20.0, drop="label_noise", **kw)
+    quiet = ts.integrate_ode(start, 1.0, 20.0, **{**kw, "noise": 0.0})
+    assert np.array_equal(no_label.Q, quiet.Q)
+    # the I4 term adds eta^2 v_i^2 <g'(l_i)^2 Delta^2> > 0 to dQ_ii: over one time
+    # unit (two RK4 steps) without it every norm ends lower
+    no_sgd = ts.integrate_ode(start, 1.0, 1.0, drop="sgd_noise", **kw)
+    with_sgd = ts.integrate_ode(start, 1.0, 1.0, **kw)
+    growth = np.diagonal(with_sgd.Q[-1] - no_sgd.Q[-1], axis1=-2, axis2=-1)
+    assert np.all(growth > 0), growth
+    for drop, exc, match in (
+        ("i4", ValueError, r"^drop must name terms of eq\. \(ts-ode-Q\) from"),
+        (("sgd_noise", "gradient"), ValueError, r"^drop must name terms.*'gradient'"),
+        (4, TypeError, r"^drop must be a term name or a tuple"),
+        ((1, 2), TypeError, r"^drop must be a term name or a tuple"),
+    ):
+        with pytest.raises(exc, match=match):
+            ts.integrate_ode(start, 1.0, 1.0, drop=drop, **kw)
+        with pytest.raises(exc, match=match):
+            ts.ode_rhs(start, 1.0, drop=drop)
+
+
 def test_generalisation_error_matches_monte_carlo_of_explicit_networks():
     rng = np.random.default_rng(2)
     d = 300
@@ -906,6 +1000,230 @@ def test_fixed_point_on_a_degenerate_state_raises_a_named_value_error(monkeypatc
     teacher = ts.order_parameters(np.eye(2), np.eye(2), np.eye(2))
     with pytest.raises(ValueError, match=r"^fixed_point: the Jacobian"):
         ts.fixed_point(teacher, 0.1, noise=0.1)
+
+
+def _cancelling_pair(Q):
+    """Per run of a batch ``Q`` (B, K, K): the pair of units with the most negative
+    cosine (padding units of zero norm count as cosine 0), its cosine and the mean
+    ``Q_ii`` of its two units."""
+    norms = np.sqrt(np.diagonal(Q, axis1=-2, axis2=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = Q / (norms[..., :, None] * norms[..., None, :])
+    flat = np.where(np.isfinite(cos), cos, 0.0).reshape(len(Q), -1)
+    i, j = np.divmod(flat.argmin(-1), Q.shape[-1])
+    runs = np.arange(len(Q))
+    return (i, j), flat.min(-1), (Q[runs, i, i] + Q[runs, j, j]) / 2
+
+
+def _first_layer_run(starts, mask, eta, t_max, *, dt, drop=(), n_record=20):
+    """First-layer ODE (sigma = 0.5) from ``starts``: RK4 at ``dt / 4`` over the fast
+    initial fall (up to ``t = 50 / eta``; without the I4 term a step of 1 there leaves
+    the positive cone at eta = 1), then at ``dt`` to ``t_max``, recorded at
+    ``n_record`` equally spaced times from ``50 / eta`` to ``t_max``
+    (20 records: every 50 / eta when ``t_max = 1000 / eta``)."""
+    kw = dict(noise=0.5, unit_mask=mask, drop=drop)
+    early = ts.integrate_ode(starts, eta, 50.0 / eta, dt=dt / 4, n_record=2, **kw)
+    rest = t_max - 50.0 / eta
+    return ts.integrate_ode(early.at(-1, starts), eta, rest, dt=dt, n_record=n_record,
+                            **kw)
+
+
+@pytest.mark.slow
+def test_without_the_sgd_noise_term_the_first_layer_pair_still_grows_but_slower():
+    # chapter 5, "What drives the growth": the first-layer K = 3, 4 runaway (eta = 1,
+    # sigma = 0.5, d = 80 starts) from the same starts with and without the SGD-noise
+    # term eta^2 <...I4> of eq. (ts-ode-Q) (gradient and label-noise terms kept). The
+    # chapter claims that without it the runaway persists (not settled by its
+    # criterion, a cancelling pair whose norm grows) and that the term speeds the
+    # growth: the pair's Q_ii at t = 1000 with it / without it, over 100 starts per
+    # K. RK4 at dt = 0.25 to t = 50, then dt = 1 (halved for 4 starts per K below).
+    n, d = 100, 80
+    teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
+    starts, mask = ts.pad_students(
+        [
+            ts.student_overlaps(
+                teacher, ts.init_student(d, k, seeds=n, scale=0.1, seed=960 + k)
+            )
+            for k in (3, 4)
+        ]
+    )
+    runs = {
+        drop: _first_layer_run(starts, mask, 1.0, 1000.0, dt=1.0, drop=drop)
+        for drop in ((), "sgd_noise")
+    }
+    pair, pair_before, change = {}, {}, {}
+    for drop, run in runs.items():
+        _, cos, pair[drop] = _cancelling_pair(run.Q[-1])
+        (i, j), _, _ = _cancelling_pair(run.Q[-1])
+        rows = np.arange(2 * n)
+        pair_before[drop] = (run.Q[-3][rows, i, i] + run.Q[-3][rows, j, j]) / 2
+        change[drop] = np.abs(run.Q[-1] - run.Q[-3]).max((1, 2))  # t = 900
+        print(drop or "full ODEs", "pair cosine max", cos.max())
+    quantiles = (0, 0.5, 1)
+    ratio = (pair[()] / pair["sgd_noise"]).reshape(2, n)
+    growth = (
+        (pair[()] - pair_before[()]) / (pair["sgd_noise"] - pair_before["sgd_noise"])
+    ).reshape(2, n)
+    for name, values in (
+        ("pair Q_ii at t = 1000, full", pair[()]),
+        ("pair Q_ii at t = 1000, without I4", pair["sgd_noise"]),
+        ("change of Q over 900..1000 without I4", change["sgd_noise"]),
+    ):
+        per_k = np.quantile(values.reshape(2, n), quantiles, -1).T
+        print(name, "K = 3, 4 quantiles", per_k)
+    print("ratio with / without I4, K = 3, 4:", np.quantile(ratio, quantiles, -1).T)
+    print("growth-rate ratio over 900..1000:", np.quantile(growth, quantiles, -1).T)
+    # without I4 the runaway persists in every run
+    # (without I4 the pair forms more slowly: in a few K = 3 starts it is still
+    # forming at t = 1000, hence the rate)
+    _, cos, _ = _cancelling_pair(runs["sgd_noise"].Q[-1])
+    print("without I4: pair cosine < -0.9 in", np.sum(cos < -0.9), "of", cos.size)
+    assert np.mean(cos < -0.9) >= 0.95 and cos.max() < -0.85, np.sort(cos)[-5:]
+    assert change["sgd_noise"].min() > 0.5, change["sgd_noise"].min()
+    assert np.all(pair["sgd_noise"] > pair_before["sgd_noise"])
+    # ... and the I4 term speeds it up in every run
+    assert ratio.min() > 1.5 and growth.min() > 1.0, (ratio.min(), growth.min())
+    # step halving (dt 0.125 / 0.5) for the first 4 starts per K changes the ratio by
+    # far less than its spread over starts
+    few = np.r_[0:4, n : n + 4]
+    sub = starts.replace(Q=starts.Q[few], R=starts.R[few], v=starts.v[few])
+    fine = [
+        _cancelling_pair(
+            _first_layer_run(sub, mask[few], 1.0, 1000.0, dt=0.5, drop=drop).Q[-1]
+        )[2]
+        for drop in ((), "sgd_noise")
+    ]
+    fine_change = np.abs(fine[0] / fine[1] / ratio.reshape(-1)[few] - 1).max()
+    print("step halving: largest relative change of the ratio", fine_change)
+    assert fine_change < 1e-2, fine_change
+
+
+@pytest.mark.slow
+def test_at_small_eta_first_layer_k3_settles_above_k2_while_a_k4_pair_still_grows():
+    # chapter 5, "At small eta": first layer only, eta = 0.1, sigma = 0.5, d = 80
+    # starts (K = 2: 4, K = 3: 32, K = 4: 8), to t = 10^4 (RK4 dt = 0.25 to t = 500,
+    # then dt = 1: eta dt = 0.1; halved below). Settled means: the end state lies
+    # within 1e-2 of a fixed point of the ODEs (Newton's method from it) at which
+    # every eigenvalue of the Jacobian has a negative real part, and no Q_ik changed by
+    # more than 0.05 over the last 1000 time units (a tenth of the chapter's criterion,
+    # 0.5 per 100 units of eta t). K = 2 and 3 settle in every run, K = 3 at an eps_g
+    # above the K = 2 fixed point's (Newton from the teacher); K = 4 has not settled:
+    # a cancelling pair whose norm grows at every record over 5000 <= t <= 10^4 while
+    # eps_g falls, changing Q by more than the level.
+    eta, sigma, d = 0.1, 0.5, 80
+    teacher = ts.make_teacher(d, 2, seed=0, noise=sigma)
+    sizes = {2: 4, 3: 32, 4: 8}
+    starts, mask = ts.pad_students(
+        [
+            ts.student_overlaps(
+                teacher, ts.init_student(d, k, seeds=m, scale=0.1, seed=970 + k)
+            )
+            for k, m in sizes.items()
+        ]
+    )
+    run = _first_layer_run(starts, mask, eta, 10_000.0, dt=1.0)
+    t = run.t + 500.0  # records every 500 time units, 500 to 10^4
+    width = np.repeat(list(sizes), list(sizes.values()))
+    change = np.abs(run.Q[-1] - run.Q[-3]).max((1, 2))  # t = 9000 -> 10^4
+    k2_point, k2_eig = ts.fixed_point(
+        ts.order_parameters(np.eye(2), np.eye(2), np.eye(2)), eta, noise=sigma
+    )
+    eps_k2 = float(ts.generalisation_error(k2_point)[0])
+    assert k2_eig.real.max() < 0, k2_eig
+    end = run.at(-1, starts)
+    settled_eps, distance, slowest, norms = [], [], [], []
+    for b in np.flatnonzero(width < 4):
+        k = width[b]
+        point = end.replace(Q=end.Q[[b], :k, :k], R=end.R[[b], :k], v=end.v[[b], :k])
+        fixed, eig = ts.fixed_point(point, eta, noise=sigma)
+        settled_eps.append(float(ts.generalisation_error(fixed)[0]))
+        distance.append(
+            max(np.abs(fixed.Q - point.Q).max(), np.abs(fixed.R - point.R).max())
+        )
+        slowest.append(eig.real.max())
+        norms.append(np.sort(np.diag(fixed.Q[0])))
+    ratio = np.array(settled_eps) / eps_k2
+    states, counts = np.unique(np.round(ratio[sizes[2] :], 4), return_counts=True)
+    print(
+        f"K = 2 fixed point eps_g {eps_k2:.6f}; K = 2 runs' fixed points / it: "
+        f"{ratio[: sizes[2]]}; K = 3 fixed points / it (value: count) "
+        f"{dict(zip(states.tolist(), counts.tolist(), strict=True))}; distance of "
+        f"the end states at most {max(distance):.1e}; slowest eigenvalue "
+        f"{max(slowest):.2e}; K = 3 sorted Q_ii "
+        f"{set(np.round(norms[sizes[2] :], 3).ravel().tolist())}"
+    )
+    print("change of Q over the last 1000 time units, K = 2, 3:",
+          change[width < 4].max(), "K = 4:", change[width == 4].min())
+    assert max(distance) < 1e-2 and max(slowest) < 0, (distance, slowest)
+    assert change[width < 4].max() < 0.05, change
+    assert np.allclose(ratio[: sizes[2]], 1, rtol=1e-9, atol=0), ratio
+    assert ratio[sizes[2] :].min() > 1.5, ratio
+    # K = 4: a cancelling pair still growing, eps_g still falling
+    four = width == 4
+    window = t >= 5000
+    (i, j), cos, _ = _cancelling_pair(run.Q[-1][four])
+    rows = np.arange(sizes[4])
+    Q4 = run.Q[window][:, four]
+    pair_norm = (Q4[:, rows, i, i] + Q4[:, rows, j, j]) / 2
+    eps4 = run.eps_g[window][:, four]
+    eps3 = run.eps_g[-1][width == 3]
+    print(
+        f"K = 4: pair cosine {cos.min():.3f}..{cos.max():.3f}; pair Q_ii at t = 5000 "
+        f"{pair_norm[0].min():.2f}..{pair_norm[0].max():.2f}, at t = 1e4 "
+        f"{pair_norm[-1].min():.2f}..{pair_norm[-1].max():.2f}; eps_g "
+        f"{eps4[0].min():.5f}..{eps4[0].max():.5f} -> "
+        f"{eps4[-1].min():.5f}..{eps4[-1].max():.5f} (K = 3 at t = 1e4: "
+        f"{eps3.min():.5f}..{eps3.max():.5f})"
+    )
+    assert cos.max() < -0.9, cos
+    assert np.all(np.diff(pair_norm, axis=0) > 0) and np.all(np.diff(eps4, axis=0) < 0)
+    assert change[four].min() > 0.05, change[four]
+    # step halving (dt = 0.125, then 0.5) for the first 4 K = 3 and 2 K = 4 starts
+    few = np.r_[sizes[2] : sizes[2] + 4, len(width) - 2 : len(width)]
+    sub = starts.replace(Q=starts.Q[few], R=starts.R[few], v=starts.v[few])
+    fine = _first_layer_run(sub, mask[few], eta, 10_000.0, dt=0.5, n_record=2)
+    eps_change = np.abs(fine.eps_g[-1] / run.eps_g[-1][few] - 1).max()
+    q_change = np.abs(fine.Q[-1] - run.Q[-1][few]).max()
+    print("step halving: eps_g at t = 1e4, largest relative change", eps_change,
+          "largest change of Q", q_change)
+    assert eps_change < 1e-3 and q_change < 1e-2, (eps_change, q_change)
+
+
+@pytest.mark.slow
+def test_at_eta_1_the_first_layer_k3_pair_keeps_growing_to_t_4000_but_decelerates():
+    # chapter 5, "At small eta" (last sentences): first layer only, K = 3, eta = 1,
+    # sigma = 0.5, 8 d = 80 starts integrated to t = 4000 (RK4 dt = 0.25 to t = 50,
+    # then dt = 1). The chapter claims the pair's Q_ii still grows at t = 4000 but
+    # more slowly than linearly in t (local exponent d ln Q_ii / d ln t below 1 over
+    # 2000 <= t <= 4000), while eps_g falls towards, and stays above, the K = 2 value.
+    n, d = 8, 80
+    teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
+    starts = ts.student_overlaps(
+        teacher, ts.init_student(d, 3, seeds=n, scale=0.1, seed=980)
+    )
+    run = _first_layer_run(starts, None, 1.0, 4000.0, dt=1.0, n_record=80)
+    t = run.t + 50.0  # every 50 time units, 100 to 4000
+    rows = [np.flatnonzero(np.isclose(t, x))[0] for x in (1000, 2000, 4000)]
+    _, cos, norm = _cancelling_pair(run.Q.reshape(-1, 3, 3))
+    norm, cos = norm.reshape(len(t), n), cos.reshape(len(t), n)
+    exponent = np.log(norm[rows[2]] / norm[rows[1]]) / np.log(2.0)
+    k2_point, _ = ts.fixed_point(
+        ts.order_parameters(np.eye(2), np.eye(2), np.eye(2)), 1.0, noise=0.5
+    )
+    eps_k2 = float(ts.generalisation_error(k2_point)[0])
+    print(
+        "pair Q_ii at t = 1000, 2000, 4000:",
+        [f"{norm[r].min():.1f}..{norm[r].max():.1f}" for r in rows],
+        "exponent 2000 -> 4000:", exponent.min(), exponent.max(),
+        "eps_g:", [f"{run.eps_g[r].min():.4f}..{run.eps_g[r].max():.4f}" for r in rows],
+        "K = 2 fixed point:", eps_k2,
+    )
+    late = t >= 1000
+    assert cos[late].max() < -0.9, cos[late].max()
+    assert np.all(np.diff(norm[late], axis=0) > 0), "the pair's norm fell"
+    assert np.all(np.diff(run.eps_g[late], axis=0) < 0), "eps_g rose"
+    assert exponent.max() < 1.0 and exponent.min() > 0, exponent
+    assert run.eps_g[-1].min() > eps_k2, (run.eps_g[-1], eps_k2)
 
 
 @pytest.mark.slow

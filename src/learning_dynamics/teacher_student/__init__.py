@@ -35,6 +35,7 @@ from .figures import (
 )
 from .sgd import online_sgd, order_parameter_sgd, overlap_step
 from .theory import (
+    ODE_NOISE_TERMS,
     GaussianAverages,
     SymmetricFixedPoint,
     escape_rate,
@@ -67,6 +68,7 @@ __all__ = [
     "MAX_INPUT_DIM",
     "MAX_ODE_STEPS",
     "MAX_SGD_STEPS",
+    "ODE_NOISE_TERMS",
     "GaussianAverages",
     "OrderParameters",
     "SymmetricFixedPoint",

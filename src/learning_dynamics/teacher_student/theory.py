@@ -22,6 +22,7 @@ __all__ = [
     "gaussian_averages",
     "generalisation_error",
     "ode_rhs",
+    "ODE_NOISE_TERMS",
     "symmetric_plateau_closed_form",
     "SymmetricFixedPoint",
     "symmetric_fixed_point",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 TWO_OVER_PI = 2.0 / math.pi
+#: The two ``eta^2`` terms of eq. (ts-ode-Q) that ``ode_rhs(..., drop=...)`` can
+#: remove (ablations): the SGD noise ``eta^2 v_i v_k sum c_p c_q I4(i, k, p, q)`` and
+#: the label noise ``eta^2 v_i v_k sigma^2 J2(i, k)``.
+ODE_NOISE_TERMS = ("sgd_noise", "label_noise")
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,36 @@ def _batch_vector(name, value, batch, minimum, maximum):
     return arr
 
 
-def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=None):
+def _check_drop(drop) -> frozenset:
+    """``drop`` (one name of :data:`ODE_NOISE_TERMS` or a tuple of them) as a set.
+
+    Raises
+    ------
+    TypeError
+        If ``drop`` is neither a string nor a tuple/list of strings.
+    ValueError
+        If a name is not one of :data:`ODE_NOISE_TERMS`.
+    """
+    names = (drop,) if isinstance(drop, str) else drop
+    if not isinstance(names, (tuple, list, set, frozenset)) or not all(
+        isinstance(name, str) for name in names
+    ):
+        raise TypeError(
+            "drop must be a term name or a tuple of term names from "
+            f"{ODE_NOISE_TERMS}; got {drop!r}"
+        )
+    for name in names:
+        if name not in ODE_NOISE_TERMS:
+            raise ValueError(
+                f"drop must name terms of eq. (ts-ode-Q) from {ODE_NOISE_TERMS}; "
+                f"got {name!r}"
+            )
+    return frozenset(names)
+
+
+def ode_rhs(
+    params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=None, drop=()
+):
     """Time derivatives ``(dQ/dt, dR/dt, dv/dt)`` of eq. (ts-ode-R) to eq. (ts-ode-v).
 
     Parameters
@@ -196,9 +230,22 @@ def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=Non
         First- and second-layer learning rates and label-noise ``sigma``.
     unit_mask : array of shape ``(B, K)``, optional
         1 for live student units, 0 for padding units (their ``v`` stays 0).
+    drop : str or tuple of str, optional
+        Terms of eq. (ts-ode-Q) to remove, for ablations: ``"sgd_noise"`` (the
+        ``eta^2 v_i v_k sum_pq c_p c_q I4(i, k, p, q)`` term) and/or
+        ``"label_noise"`` (the ``eta^2 v_i v_k sigma^2 J2(i, k)`` term; the same as
+        ``noise=0``). The gradient (order ``eta``) term, ``dR/dt`` and ``dv/dt``
+        are unchanged. Default: nothing dropped, the ODEs of the chapter.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``drop`` that is not a name (or tuple of names) of
+        :data:`ODE_NOISE_TERMS`, and for rates outside ``[0, 10]``.
     """
     if not isinstance(params, OrderParameters):
         raise TypeError(f"params must be OrderParameters; got {type(params).__name__}")
+    drop = _check_drop(drop)
     hidden = params.R.shape[1]
     eta, eta_v, noise = (
         _batch_vector(name, x, params.batch, 0.0, 10.0)
@@ -212,8 +259,13 @@ def ode_rhs(params: OrderParameters, eta, *, eta_v=0.0, noise=0.0, unit_mask=Non
     dR = eta * drift[..., hidden:]
     first = drift[..., :hidden]
     pair = np.einsum("...ikpq,...p,...q->...ik", avg.I4, readout, readout)
+    label = noise**2 * avg.J2
+    if "sgd_noise" in drop:
+        pair = np.zeros_like(pair)
+    if "label_noise" in drop:
+        label = np.zeros_like(label)
     dQ = eta * (first + np.swapaxes(first, -1, -2)) + eta**2 * (
-        v[..., :, None] * v[..., None, :] * (pair + noise**2 * avg.J2)
+        v[..., :, None] * v[..., None, :] * (pair + label)
     )
     dv = -eta_v[..., 0] * np.einsum(
         "...ip,...p->...i", avg.I2[..., :hidden, :], readout

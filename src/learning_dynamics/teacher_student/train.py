@@ -17,7 +17,7 @@ import numpy as np
 
 from ..validation import DivergenceError, check_array, check_float, check_int
 from .data import OrderParameters
-from .theory import _batch_vector, generalisation_error, ode_rhs
+from .theory import _batch_vector, _check_drop, generalisation_error, ode_rhs
 
 __all__ = [
     "Trajectory",
@@ -99,6 +99,7 @@ def integrate_ode(
     noise=0.0,
     unit_mask=None,
     n_record: int = 201,
+    drop=(),
 ) -> Trajectory:
     """Integrate the order-parameter ODEs by fixed-step RK4, eq. (ts-ode-Q).
 
@@ -116,6 +117,10 @@ def integrate_ode(
         0 marks padding units, whose ``v`` stays 0 (mixing widths in one batch).
     n_record : int
         Number of equally spaced snapshots (including ``t = 0`` and ``t_max``).
+    drop : str or tuple of str, optional
+        Terms of eq. (ts-ode-Q) to remove in every step, for ablations:
+        ``"sgd_noise"`` (the ``eta^2 ... I4`` term) and/or ``"label_noise"`` (the
+        ``eta^2 sigma^2 J2`` term); see :func:`~.theory.ode_rhs`. Default: none.
     """
     batch = params.batch
     kwargs = dict(
@@ -123,6 +128,7 @@ def integrate_ode(
         eta_v=_batch_vector("eta_v", eta_v, batch, 0.0, 10.0),
         noise=_batch_vector("noise", noise, batch, 0.0, 10.0),
         unit_mask=unit_mask,
+        drop=_check_drop(drop),
     )
     t_max = check_float("t_max", t_max, minimum=0.0, min_inclusive=False)
     dt = check_float("dt", dt, minimum=1e-4, maximum=1.0)
