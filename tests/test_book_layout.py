@@ -237,3 +237,25 @@ def test_every_cell_has_a_unique_id(path):
     ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
     assert None not in ids, f"{path.name}: {ids.count(None)} cells without an id"
     assert len(set(ids)) == len(ids), f"{path.name}: duplicate cell ids"
+
+
+def test_pdf_prints_only_the_chapters_asked_for_and_names_unknown_ones(tmp_path):
+    from learning_dynamics.book import pdf
+
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n- file: chapters/01_a\n"
+        "- file: chapters/02_b\n")
+    html = tmp_path / "_build" / "html"
+    (html / "chapters").mkdir(parents=True)
+    for page in ("index", "intro", "chapters/01_a", "chapters/02_b"):
+        (html / f"{page}.html").write_text("<html></html>")
+    pages = ["chapters/01_a.html", "chapters/02_b.html"]
+    assert pdf._select_chapters(True, pages) == pages
+    assert pdf._select_chapters(False, pages) == []
+    assert pdf._select_chapters(["02_b", "02_b"], pages) == ["chapters/02_b.html"]
+    with pytest.raises(ValueError, match=r"chapters must name built chapters "
+                       r"\(01_a, 02_b\); got '03_c'"):
+        pdf.write_pdfs(tmp_path, tmp_path / "out", chapters=["03_c"])
+    with pytest.raises(TypeError, match="chapters must be a bool or a list"):
+        pdf.write_pdfs(tmp_path, tmp_path / "out", chapters="01_a")
+    assert pdf.main(["--root", str(tmp_path), "--chapter", "03_c"]) == 1

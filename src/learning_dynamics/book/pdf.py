@@ -27,6 +27,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["BROWSERS", "find_chromium", "toc_pages", "write_pdfs"]
@@ -167,7 +168,8 @@ def _config_value(root: Path, key: str, default: str) -> str:
 
 
 def write_pdfs(root: Path | str = ".", out: Path | str | None = None, *,
-               chapters: bool = True, verbose: bool = True) -> dict[str, Path]:
+               chapters: bool | Sequence[str] = True,
+               verbose: bool = True) -> dict[str, Path]:
     """Print the built book at ``root/_build/html`` into PDFs; return their paths.
 
     Parameters
@@ -176,8 +178,10 @@ def write_pdfs(root: Path | str = ".", out: Path | str | None = None, *,
         Repository root (holds ``_toc.yml``, ``_config.yml`` and ``_build/html``).
     out : path, optional
         Output folder (default ``root/_build/pdf``).
-    chapters : bool
-        Also write one PDF per chapter.
+    chapters : bool or sequence of str
+        ``True``: also write one PDF per chapter; ``False``: only the book; a list of
+        chapter names (``"03_lazy_rich_grokking"``, the notebook's stem): the book and
+        those chapters (a handout for one lecture).
     verbose : bool
         Print a line per file written.
     """
@@ -188,11 +192,11 @@ def write_pdfs(root: Path | str = ".", out: Path | str | None = None, *,
     if not (html / "index.html").is_file():
         raise FileNotFoundError(f"{html}/index.html not found: build the book first "
                                 "(the README's build command)")
-    if not isinstance(chapters, bool):
-        raise TypeError(f"chapters must be a bool; got {type(chapters).__name__}")
+    pages = [p for p in toc_pages(root) if (html / p).is_file()]
+    chapter_pages = [p for p in pages if p.startswith("chapters/")]
+    chapter_pages = _select_chapters(chapters, chapter_pages)
     out = Path(out) if out is not None else root / "_build" / "pdf"
     (out / "chapters").mkdir(parents=True, exist_ok=True)
-    pages = [p for p in toc_pages(root) if (html / p).is_file()]
     title = _config_value(root, "title", "Learning Dynamics of Neural Networks")
     base = _config_value(root, "baseurl", "")
     version = _version()
@@ -234,8 +238,7 @@ def write_pdfs(root: Path | str = ".", out: Path | str | None = None, *,
                       f"figures, {time.perf_counter() - started:.0f} s)", flush=True)
                 for text in audit["raw_tex"]:
                     print(f"warning: raw TeX left in the text: {text!r}", flush=True)
-            chapter_pages = [p for p in pages if p.startswith("chapters/")]
-            for name in chapter_pages if chapters else []:
+            for name in chapter_pages:
                 page.goto(f"{origin}/{name}", wait_until="load")
                 page.add_style_tag(content=PRINT_CSS)
                 page.evaluate(WAIT_MATHJAX_JS)
@@ -250,6 +253,21 @@ def write_pdfs(root: Path | str = ".", out: Path | str | None = None, *,
     finally:
         httpd.shutdown()
     return written
+
+
+def _select_chapters(chapters, chapter_pages: list[str]) -> list[str]:
+    """The chapter pages ``chapters`` asks for (see :func:`write_pdfs`)."""
+    if isinstance(chapters, bool):
+        return chapter_pages if chapters else []
+    if isinstance(chapters, str) or not isinstance(chapters, Sequence):
+        raise TypeError("chapters must be a bool or a list of chapter names; got "
+                        f"{type(chapters).__name__}")
+    known = {Path(p).stem: p for p in chapter_pages}
+    unknown = [c for c in chapters if c not in known]
+    if unknown:
+        raise ValueError(f"chapters must name built chapters ({', '.join(known)}); "
+                         f"got {', '.join(map(repr, unknown))}")
+    return [known[c] for c in dict.fromkeys(chapters)]
 
 
 def _print(page, path: Path) -> None:
@@ -277,12 +295,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=".", help="repository root (default: .)")
     parser.add_argument("--out", default=None, help="output folder (_build/pdf)")
-    parser.add_argument("--no-chapters", action="store_true",
-                        help="write only the book PDF")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--no-chapters", action="store_true",
+                       help="write only the book PDF")
+    which.add_argument("--chapter", action="append", metavar="NAME",
+                       help="write the book and only this chapter's PDF (the "
+                       "notebook's name without .ipynb; repeat for several)")
     args = parser.parse_args(argv)
+    chapters = args.chapter if args.chapter else not args.no_chapters
     try:
-        write_pdfs(args.root, args.out, chapters=not args.no_chapters)
-    except (FileNotFoundError, RuntimeError) as exc:
+        write_pdfs(args.root, args.out, chapters=chapters)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
