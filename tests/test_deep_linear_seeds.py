@@ -149,7 +149,8 @@ def test_random_start_spreads_behind_the_chapter_tolerances():
     comp = dl.seed_half_time_errors(ens, orthogonalise=True)
     # "399/400 seeds late": the bare prediction is early for mode 2
     assert np.mean(bare[:, 1] > 0) >= 0.99
-    # "80th percentile <= 0.002": the chapter's median bound (~ 80th pct) < 0.005
+    # "80th percentile <= 0.002" (the chapter's median bound < 0.01 is audited in
+    # test_chapter2_interval_asserts_fail_at_a_random_offset_with_chance_below_1e4)
     assert np.all(np.quantile(np.abs(comp), 0.8, axis=0) <= 0.002)
     overlap = dl.competition_overlap(ens)
     r = np.corrcoef(overlap, comp[:, 0])[0, 1]
@@ -173,10 +174,11 @@ def test_neuromatch_spreads_behind_the_chapter_tolerances():
     sample = dl.stage_sample(nma, np.arange(1000, 1100), eta=1 / tau, steps=250)
     assert sample.half_error.max() < 5e-4  # chapter: every one of 40 < 1e-3
     assert sample.loss_error.max() < 0.01  # chapter: every one of 40 < 0.02
-    assert sample.rsm_error.max() < 3e-3  # chapter: this network < 5e-3
-    # medians over 40 networks / 20 pairs fail with chance <= 1e-4
-    assert _median_fails_at_most(sample.output_error.ravel() > 0.07, 40)
-    assert _median_fails_at_most(sample.rsm_error.ravel() > 1.5e-3, 40)
+    assert sample.rsm_error.max() < 3e-3  # chapter: this network < 1e-2
+    # medians over 40 networks / 20 pairs on this tree; across trees (an offset
+    # moves the data) see test_chapter2_plain_medians_fail_at_a_random_offset_...
+    assert _median_fails_at_most(sample.output_error.ravel() > 0.1, 40)
+    assert _median_fails_at_most(sample.rsm_error.ravel() > 3.5e-3, 40)
     assert _median_fails_at_most(sample.rsm_correlation < 0.99, 20)
 
 
@@ -483,3 +485,5 @@ def test_chapter2_plain_medians_fail_at_a_random_offset_with_chance_below_1e4():
         print(f"{name}: {int(wrong.sum())}/{wrong.size} wrong side (blocks "
               f"{blocks.mean(1).round(3).tolist()}), fails with chance {chance:.1e}")
         assert blocks.mean(1).max() < 0.25 and chance <= 1e-4, (name, chance)
+    # the chapter's single network: RSM error < 1e-2, a margin over these 2000
+    assert values["rsm_error"].max() < 0.6e-2, values["rsm_error"].max()
