@@ -15,7 +15,7 @@ import pytest
 
 import learning_dynamics as ld
 from learning_dynamics import deep_linear as dl
-from learning_dynamics.statistics import ASSERT_Z, wilson_interval
+from learning_dynamics.statistics import ASSERT_Z, quantile_interval, wilson_interval
 
 TOY = dl.toy_data()
 SVD = dl.data_svd(TOY)
@@ -149,7 +149,8 @@ def test_random_start_spreads_behind_the_chapter_tolerances():
     comp = dl.seed_half_time_errors(ens, orthogonalise=True)
     # "399/400 seeds late": the bare prediction is early for mode 2
     assert np.mean(bare[:, 1] > 0) >= 0.99
-    # "80th percentile <= 0.002": the chapter's median bound (~ 80th pct) < 0.005
+    # "80th percentile <= 0.002" (the chapter's median bound < 0.01 is audited in
+    # test_chapter2_interval_asserts_fail_at_a_random_offset_with_chance_below_1e4)
     assert np.all(np.quantile(np.abs(comp), 0.8, axis=0) <= 0.002)
     overlap = dl.competition_overlap(ens)
     r = np.corrcoef(overlap, comp[:, 0])[0, 1]
@@ -173,10 +174,11 @@ def test_neuromatch_spreads_behind_the_chapter_tolerances():
     sample = dl.stage_sample(nma, np.arange(1000, 1100), eta=1 / tau, steps=250)
     assert sample.half_error.max() < 5e-4  # chapter: every one of 40 < 1e-3
     assert sample.loss_error.max() < 0.01  # chapter: every one of 40 < 0.02
-    assert sample.rsm_error.max() < 3e-3  # chapter: this network < 5e-3
-    # medians over 40 networks / 20 pairs fail with chance <= 1e-4
-    assert _median_fails_at_most(sample.output_error.ravel() > 0.07, 40)
-    assert _median_fails_at_most(sample.rsm_error.ravel() > 1.5e-3, 40)
+    assert sample.rsm_error.max() < 3e-3  # chapter: this network < 1e-2
+    # medians over 40 networks / 20 pairs on this tree; across trees (an offset
+    # moves the data) see test_chapter2_plain_medians_fail_at_a_random_offset_...
+    assert _median_fails_at_most(sample.output_error.ravel() > 0.1, 40)
+    assert _median_fails_at_most(sample.rsm_error.ravel() > 3.5e-3, 40)
     assert _median_fails_at_most(sample.rsm_correlation < 0.99, 20)
 
 
@@ -348,3 +350,140 @@ def test_explorer_random_start_theory_holds_at_every_slider_width():
             err = np.max(np.abs(history.mode_strength - curves) / history.svd.s)
             worst = max(worst, (err, (hidden, scale, eta)), key=lambda w: w[0])
     assert worst[0] < 0.05, worst
+
+
+# ----------------------------------------------- the false-fail audit of chapter 2
+def _random_start_quantities(seed: int) -> dict:
+    """The chapter's random-start ensemble (40 networks, hidden 16, eta 2e-3, 4000
+    steps) from 40 fresh seeds: |corrected half-time error| of each level group and
+    the bare mode-2 error, per network."""
+    seeds = 40 * seed + np.arange(40)
+    with ld.single_threaded():
+        ens = dl.train_seeds(TOY, seeds, hidden=16, eta=2e-3, steps=4000,
+                             record=np.arange(0, 4001, 2))
+    comp = np.abs(dl.seed_half_time_errors(ens, orthogonalise=True))
+    bare = dl.seed_half_time_errors(ens, orthogonalise=False)
+    return {"comp0": comp[:, 0], "comp1": comp[:, 1], "comp2": comp[:, 2],
+            "bare1": bare[:, 1]}
+
+
+def _wrong_side_failure(values, n: int, threshold: float, end: str) -> tuple:
+    """(wrong-side rate, its Wilson upper bound at ASSERT_Z, the chance that the
+    chapter's assert on one end of ``quantile_interval(x, 0.5)`` over n draws fails)
+    for an assert ``low > threshold`` (end "low": fails when at least i + 1 draws
+    are <= threshold) or ``high < threshold`` (end "high": at least n - j draws
+    >= threshold); the tail is the exact binomial one."""
+    from learning_dynamics.statistics import interval_assert_failure
+
+    values = np.asarray(values, dtype=float)
+    wrong = values <= threshold if end == "low" else values >= threshold
+    p_upper = wilson_interval(int(wrong.sum()), wrong.size, z=ASSERT_Z)[1]
+    return wrong.mean(), p_upper, interval_assert_failure(n, 0.5, p_upper, side=end)
+
+
+#: chapter 2's asserts on an end of a median interval: quantity, threshold, end, n
+CHAPTER2_INTERVAL_ASSERTS = {
+    "comp0": (0.01, "high", 40),  # median_comp: each group's upper end < 0.01
+    "comp1": (0.01, "high", 40),
+    "comp2": (0.01, "high", 40),
+    "bare1": (0.0, "low", 40),  # median_bare_2: the lower end > 0 (mode 2 late)
+}
+
+
+def _random_start_values() -> dict:
+    """25 stored blocks of the chapter's 40-network ensemble (seeds 4000-4999; about
+    75 s of CPU to remeasure), 2 blocks recomputed each run."""
+    from stored_spread import stored_spread
+
+    return stored_spread("deep_linear_random_start_tails", range(100, 125),
+                         _random_start_quantities, [100, 124])
+
+
+@pytest.mark.slow
+def test_chapter2_interval_asserts_fail_at_a_random_offset_with_chance_below_1e4():
+    """Each chapter assert on an end of ``quantile_interval(x, 0.5)`` over 40 seeds
+    fails when enough of them land on the wrong side of its threshold (7 for the
+    upper end, 8 for the lower). Over 1000 stored fresh seeds the wrong-side rate's
+    Wilson upper bound at ASSERT_Z gives the exact binomial chance; the three groups
+    of ``median_comp`` share one assert, so their chances add. The assert keeps its
+    power: the bare (uncorrected) mode-2 errors would fail ``< 0.01`` in most blocks
+    of 40. Stored: about 75 s of CPU to remeasure; each run recomputes 2 blocks."""
+    values = _random_start_values()
+    chance = {}
+    for name, (threshold, end, n) in CHAPTER2_INTERVAL_ASSERTS.items():
+        assert values[name].size >= 1000 and np.all(np.isfinite(values[name])), name
+        rate_, p_upper, chance[name] = _wrong_side_failure(values[name], n, threshold,
+                                                           end)
+        print(f"{name}: wrong side {rate_:.4f}, p_upper {p_upper:.4f}, "
+              f"fails with chance {chance[name]:.1e}")
+    corrected = chance["comp0"] + chance["comp1"] + chance["comp2"]
+    assert corrected <= 1e-4 and chance["bare1"] <= 1e-4, chance
+    below = float(np.mean(np.abs(values["bare1"]) < 0.01))  # the bare prediction
+    _, j = (int(e) for e in quantile_interval(np.arange(40.0), 0.5))
+    assert _binomial_tail(40, below, j + 1) < 0.05, below
+
+
+def _median_block_quantities(block: int) -> dict:
+    """One block of the per-draw values behind chapter 2's plain medians: a fresh
+    Neuromatch tree (data seed ``block``, as an offset moves the chapter's) with
+    100 network pairs (seeds 100 block ...), and 100 category-in-noise networks."""
+    tree = dl.branching_diffusion(branching=2, depth=3, flip_prob=0.15,
+                                  n_features=10_000, seed=block)
+    nma = dl.add_property(tree, "has_bones", [-1, 1, 1, 1, -1, -1, -1, -1],
+                          rename={"Goldfish": "Shark"})
+    tau = dl.tau_from_hyperparameters(100.0, loss="torch_mse", n_samples=8,
+                                      n_outputs=nma.y.shape[0])
+    with ld.single_threaded():
+        sample = dl.stage_sample(nma, 100 * block + np.arange(100), eta=1 / tau,
+                                 steps=250, item=nma.item_names.index("Shark"))
+    return {"output_error": sample.output_error.ravel(),
+            "rsm_error": sample.rsm_error.ravel(),
+            "rsm_correlation": sample.rsm_correlation,
+            "net_top": _noise_network_agreement(100 * block + np.arange(100))}
+
+
+#: chapter 2's plain medians (np.median): quantity, threshold, failing side, n.
+#: "above": the assert median < threshold fails when n/2 draws lie at or above it;
+#: "below": median >= (or >) threshold fails when n/2 draws lie below it
+CHAPTER2_PLAIN_MEDIANS = {
+    "output_error": (0.1, "above", 40),  # illusion_median < 0.1
+    "rsm_error": (3.5e-3, "above", 40),  # rsm_median < 3.5e-3
+    "rsm_correlation": (0.99, "below", 20),  # corr_median > 0.99
+    "net_top": (0.8, "below", 20),  # np.median(net_top) >= 0.8
+}
+
+
+@pytest.mark.slow
+def test_chapter2_plain_medians_fail_at_a_random_offset_with_chance_below_1e4():
+    """The chapter's medians of 40 networks or 20 pairs (np.median, even n) cross
+    their threshold only if n/2 draws lie beyond it. 10 stored blocks, each on its
+    own Neuromatch tree (an offset moves the chapter's data too): 2000 networks,
+    1000 pairs, 1000 category-in-noise networks; about 2 min of CPU to remeasure,
+    one block recomputed each run (about 12 s).
+
+    Pooled over blocks, the wrong-side rate's Wilson bound at ASSERT_Z gives the
+    binomial chance (the chapter-6 rule). The two 40-network medians depend on the
+    tree: their share beyond the old thresholds (0.07, 1.5e-3) ran from 1 % to 24 %
+    and from 1.5 % to 72 % between data sets, so for them the chance is averaged
+    over the data sets, each at its own Wilson bound (at 1.5e-3 that average was
+    0.24: the assert failed at about one offset in seven); the rsm correlation
+    and net_top rates stay below 6 % in every block."""
+    from stored_spread import stored_spread
+
+    values = stored_spread("deep_linear_median_tails", range(300, 310),
+                           _median_block_quantities, [300])
+    for name, (threshold, side, n) in CHAPTER2_PLAIN_MEDIANS.items():
+        v = values[name]
+        assert v.size >= 1000 and np.all(np.isfinite(v)), name
+        wrong = v >= threshold if side == "above" else v < threshold
+        p_upper = wilson_interval(int(wrong.sum()), wrong.size, z=ASSERT_Z)[1]
+        chance = _binomial_tail(n, p_upper, n // 2)
+        blocks = wrong.reshape(10, -1)
+        if name in ("output_error", "rsm_error"):
+            chance = max(chance, float(np.mean([_binomial_tail(n, wilson_interval(
+                int(b.sum()), b.size, z=ASSERT_Z)[1], n // 2) for b in blocks])))
+        print(f"{name}: {int(wrong.sum())}/{wrong.size} wrong side (blocks "
+              f"{blocks.mean(1).round(3).tolist()}), fails with chance {chance:.1e}")
+        assert blocks.mean(1).max() < 0.25 and chance <= 1e-4, (name, chance)
+    # the chapter's single network: RSM error < 1e-2, a margin over these 2000
+    assert values["rsm_error"].max() < 0.6e-2, values["rsm_error"].max()
