@@ -466,8 +466,9 @@ def test_chapter2_plain_medians_fail_at_a_random_offset_with_chance_below_1e4():
     tree: their share beyond the old thresholds (0.07, 1.5e-3) ran from 1 % to 24 %
     and from 1.5 % to 72 % between data sets, so for them the chance is averaged
     over the data sets, each at its own Wilson bound (at 1.5e-3 that average was
-    0.24: the assert failed at about one offset in seven); the rsm correlation
-    and net_top rates stay below 6 % in every block."""
+    0.24 at the trees' Wilson bounds, about 0.14 at their point estimates: roughly
+    one offset in seven); the rsm correlation and net_top rates stay below 6 % in
+    every block."""
     from stored_spread import stored_spread
 
     values = stored_spread("deep_linear_median_tails", range(300, 310),

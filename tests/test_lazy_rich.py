@@ -1300,20 +1300,16 @@ OTHER_WINDOWS = {
     "train32_over_lazy": (None, 1.0, "lin"),
     "test32": (0.6, None, "lin"),
     "train8": (None, 1e-4, "log"),
-    "change8": (None, 0.05, "lin"),
+    "change8": (None, 0.05, "lin"),  # borderline: on its log the rule gives 0.052
     "final_1_8": (0.0, None, "margin"),
     "final_8_over_lazy": (None, 1.0, "lin"),
     "fit_1_8": (0.0, None, "margin"),
     "fit_8_kernel": (0.0, None, "margin"),
     "lazy_at_fit": (0.2, None, "lin"),
-    # the inverse of a delay counts a run that never generalises within the budget
-    # as 0 (a log scale would have to drop those 25 % of the runs)
-    "P120_inverse_delay": (None, 1 / 3, "lin"),
     "P500_delay": (None, 2.0, "log"),
     "lazy500": (0.5, None, "lin"),
     "gap_120_500": (0.0, None, "margin"),
     "gap_500_1200": (0.0, None, "margin"),
-    "pd_row_ratio": (None, 1.0, "lin"),    # delay(1/8) / delay(8), never = 0
 }
 #: Quantities that must hold on every stored seed (derived, or 0/1 outcomes).
 OTHER_EVERY_SEED = ("P50_never", "P120_train_crosses", "pd_small_finite")
@@ -1348,15 +1344,31 @@ def test_chapter3_other_windows_hold_beyond_a_200_seed_spread():
     values = stored_spread("lazy_rich_other_rows_spread", OTHER_SEEDS,
                            _other_rows_quantities, OTHER_CHECKED)
     values["final_8_over_lazy"] = np.exp(-values["final_8_lazy"])
-    values["P120_inverse_delay"] = 1 / values["P120_delay"]
-    values["pd_row_ratio"] = np.exp(-values["pd_row_margin"])
     for name in OTHER_EVERY_SEED:
         assert np.all(values[name] == 1), (name, np.sum(values[name] != 1))
     for name, (low, high, scale) in OTHER_WINDOWS.items():
         _window_holds(name, values[name], low, high, scale)
+    # P = 120: a delay that is infinite on a quarter of the seeds (never within the
+    # budget).  The chapter asserts delay > 1 (or never): a log-Gaussian fit to the
+    # finite delays puts P(delay <= 1) per seed at about 9e-5.  Its stronger
+    # "at least 3" failed on one of 385 seeds (2.36, a referee's seed 9106): a rate.
+    from statistics import NormalDist
+
+    delay = values["P120_delay"]
+    finite = np.log(delay[np.isfinite(delay)])
+    tail = NormalDist(finite.mean(), finite.std(ddof=1)).cdf(0.0)
+    assert finite.min() > 0 and tail * finite.size / delay.size < 1e-4, (
+        np.exp(finite.min()), tail)
+    # phase diagram: delay(1/8) / delay(8) per row, 0 where alpha = 8 never crosses
+    # (75 % of the rows): a point mass, so no Gaussian rule; a rate over 800 rows
+    from learning_dynamics.statistics import rate
+
+    rows = np.exp(-values["pd_row_margin"])
+    assert rows.size == 800 and rows.max() < 1, rows.max()
+    assert rate(rows < 1).interval(ASSERT_Z)[0] > 0.98
 
 
-#: Steps of the chapter's modular-addition run (``MODULAR_STEPS`` in the chapter).
+#: Steps of the chapter's modular-addition run (``steps=2400`` in its cell).
 MODULAR_STEPS = 2400
 
 

@@ -25,7 +25,7 @@ from learning_dynamics.statistics import ASSERT_Z, quantile_interval, wilson_int
 MAIN = xc.XORConfig(n=100, p=20000, m=200, signal=10.0, rho=0.15, eta=0.08,
                     init_std=1e-6, n_test=1000)
 #: The interval level of the chapter's symmetry row (delta at t = 1 holds 0): wider
-#: than ASSERT_Z, so that its ends are the 7th smallest and the 7th largest of 40
+#: than ASSERT_Z, so that its ends are the 7th smallest and the 6th largest of 40
 #: draws (see test_chapter4_median_asserts_fail_at_a_random_offset_below_1e4).
 SYMMETRY_Z = 4.2
 #: Split for the comparison of two intervals ``weak[1] < main[0]`` (final clean test
