@@ -1015,6 +1015,14 @@ def _cancelling_pair(Q):
     return (i, j), flat.min(-1), (Q[runs, i, i] + Q[runs, j, j]) / 2
 
 
+def _padded_starts(teacher, d, groups):
+    """Random starts (scale 0.1) in ``d`` dimensions for each ``(K, runs, seed)`` of
+    ``groups``, as overlaps with ``teacher``, padded to a common K (and the mask)."""
+    return ts.pad_students([
+        ts.student_overlaps(teacher, ts.init_student(d, k, seeds=m, scale=0.1, seed=s))
+        for k, m, s in groups])
+
+
 def _first_layer_run(starts, mask, eta, t_max, *, dt, drop=(), n_record=20):
     """First-layer ODE (sigma = 0.5) from ``starts``: RK4 at ``dt / 4`` over the fast
     initial fall (up to ``t = 50 / eta``; without the I4 term a step of 1 there leaves
@@ -1039,14 +1047,7 @@ def test_without_the_sgd_noise_term_the_first_layer_pair_still_grows_but_slower(
     # K. RK4 at dt = 0.25 to t = 50, then dt = 1 (halved for 4 starts per K below).
     n, d = 100, 80
     teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
-    starts, mask = ts.pad_students(
-        [
-            ts.student_overlaps(
-                teacher, ts.init_student(d, k, seeds=n, scale=0.1, seed=960 + k)
-            )
-            for k in (3, 4)
-        ]
-    )
+    starts, mask = _padded_starts(teacher, d, [(k, n, 960 + k) for k in (3, 4)])
     runs = {
         drop: _first_layer_run(starts, mask, 1.0, 1000.0, dt=1.0, drop=drop)
         for drop in ((), "sgd_noise")
@@ -1113,14 +1114,8 @@ def test_at_small_eta_first_layer_k3_settles_above_k2_while_a_k4_pair_still_grow
     eta, sigma, d = 0.1, 0.5, 80
     teacher = ts.make_teacher(d, 2, seed=0, noise=sigma)
     sizes = {2: 4, 3: 32, 4: 8}
-    starts, mask = ts.pad_students(
-        [
-            ts.student_overlaps(
-                teacher, ts.init_student(d, k, seeds=m, scale=0.1, seed=970 + k)
-            )
-            for k, m in sizes.items()
-        ]
-    )
+    starts, mask = _padded_starts(teacher, d,
+                                  [(k, m, 970 + k) for k, m in sizes.items()])
     run = _first_layer_run(starts, mask, eta, 10_000.0, dt=1.0)
     t = run.t + 500.0  # records every 500 time units, 500 to 10^4
     width = np.repeat(list(sizes), list(sizes.values()))
@@ -1283,14 +1278,7 @@ def test_both_layer_sgd_stays_within_the_chapters_band_of_its_ode_at_d_80():
 
     n, d = 200, 80
     teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
-    starts, mask = ts.pad_students(
-        [
-            ts.student_overlaps(
-                teacher, ts.init_student(d, k, seeds=n, scale=0.1, seed=900 + k)
-            )
-            for k in (2, 3, 4)
-        ]
-    )
+    starts, mask = _padded_starts(teacher, d, [(k, n, 900 + k) for k in (2, 3, 4)])
     kw = dict(eta_v=1.0, noise=0.5, unit_mask=mask)
     sgd = ts.order_parameter_sgd(starts, d, 1.0, 300.0, n_record=61, seed=9, **kw)
     ode = ts.integrate_ode(starts, 1.0, 300.0, dt=0.5, n_record=61, **kw)
@@ -1397,13 +1385,9 @@ def _overparam_block(block: int) -> dict:
     changes eps_g at t = 1000 by under 1e-3 relative against the chapter's 0.5)."""
     n, m, d = 10, 5, 80
     teacher = ts.make_teacher(d, 2, seed=0, noise=0.5)
-    starts, mask = ts.pad_students(
-        [
-            ts.student_overlaps(teacher, ts.init_student(
-                d, k, seeds=n, scale=0.1, seed=50_000 + 10 * block + s))
-            for s, (k, _) in enumerate(_OVERPARAM_SETTINGS)
-        ]
-    )
+    starts, mask = _padded_starts(teacher, d, [
+        (k, n, 50_000 + 10 * block + s)
+        for s, (k, _) in enumerate(_OVERPARAM_SETTINGS)])
     eta_v = np.repeat([1.0 if both else 0.0 for _, both in _OVERPARAM_SETTINGS], n)
     ode = ts.integrate_ode(starts, 1.0, 1000.0, dt=1.0, n_record=11, eta_v=eta_v,
                            noise=0.5, unit_mask=mask)
@@ -1417,13 +1401,8 @@ def _overparam_block(block: int) -> dict:
     i = np.divmod(flat.argmin(-1), 4)[0]
     runs = np.arange(n)
     # the chapter's sigma = 0 ablation (first layer K = 3, 4)
-    quiet, quiet_mask = ts.pad_students(
-        [
-            ts.student_overlaps(teacher, ts.init_student(
-                d, k, seeds=m, scale=0.1, seed=50_000 + 10 * block + 6 + k))
-            for k in (3, 4)
-        ]
-    )
+    quiet, quiet_mask = _padded_starts(
+        teacher, d, [(k, m, 50_000 + 10 * block + 6 + k) for k in (3, 4)])
     q_ode = ts.integrate_ode(quiet, 1.0, 1000.0, dt=1.0, n_record=11, noise=0.0,
                              unit_mask=quiet_mask)
     q_cos = []
