@@ -1405,3 +1405,46 @@ def test_modular_grokking_order_holds_beyond_a_200_seed_spread():
     _window_holds("test_1", v["test_1"], None, 0.5, "lin")
     _window_holds("max_test_1", v["max_test_1"], None, 0.9, "lin")
     assert v["train_acc"].min() == 1.0, v["train_acc"].min()  # the chapter: >= 0.99
+
+
+#: What the stored chapter-3 spreads assume of the chapter's cells (configurations,
+#: budgets, step caps): if a cell changes one of these, the stored spreads describe
+#: another book, and they must be remeasured (LEARNING_DYNAMICS_REMEASURE=1).
+STORED_SPREAD_CONFIGURATION = (
+    "lr.make_teacher_data(d=100, P=550, seed=0)",
+    "lr.make_network(d=100, N=500, eps=0.02, seed=0)",
+    "alphas = np.array([1 / 512, 1 / 128, 1 / 32, 1 / 8, 1 / 2, 1, 32, 1e4])",
+    "budget = np.concatenate([np.maximum(3e3, 40 * t_feat[:6]), [6e4, 1e3]])",
+    "eta0_max=0.9 * eta_limit, stop_below=0.1",
+    "lr.make_teacher_data(d=100, P=450, seed=0)",
+    "lr.make_network(d=100, N=500, eps=0.25, seed=0)",
+    "[1e4, 1e5, 8, 1], [6e4, 3e3, 3e4, 3e4]",
+    "eta0_max=0.8 * lr.stability_limit(data_b, net_b)",
+    "Ps = [50, 120, 500, 1200]",
+    "lr.make_teacher_data(40, P, seed=0), lr.make_network(40, 500, 0.1, seed=0)",
+    "6e3 if P < 1000 else 3e3",
+    "eta0_max=0.8 * lr.stability_limit(d_p, n_p), rel_step=0.03",
+    "pd_alpha, pd_eps = np.array([1 / 8, 1 / 2, 2, 8]), "
+    "np.array([0.05, 0.1, 0.2, 0.4])",
+    "lr.make_teacher_data(40, 160, seed=0), lr.make_network(40, 500, 0.4, seed=0)",
+    "eta0_max=0.5 * lr.stability_limit(d_pd, n_pd), rel_step=0.03, stop_below=0.5",
+    "p=23, alphas=mod_alphas, width=100, train_fraction=0.9, steps=2400, eta0=100.0, "
+    "record_every=50, centred=True",
+)
+
+
+def test_stored_spreads_describe_the_chapters_own_configuration():
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    path = root / "chapters" / "03_lazy_rich_grokking.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+    def flat(text):  # the formatter's line breaks and trailing commas do not count
+        return re.sub(r"\s+", "", text).replace(",)", ")").replace(",]", "]")
+
+    missing = [f for f in STORED_SPREAD_CONFIGURATION if flat(f) not in flat(code)]
+    assert not missing, f"chapter 3 changed what its stored spreads assume: {missing}"
