@@ -8,22 +8,18 @@ that each chapter assert fails at a random seed offset with probability <= 1e-4.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 import learning_dynamics as ld
 from learning_dynamics import deep_linear as dl
 from learning_dynamics.statistics import ASSERT_Z, quantile_interval, wilson_interval
+from learning_dynamics.statistics import binomial_tail as _binomial_tail
 
 TOY = dl.toy_data()
 SVD = dl.data_svd(TOY)
 
 
-def _binomial_tail(n: int, p: float, k: int) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
-    return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
 
 
 def _median_fails_at_most(outcomes, n: int, chance: float = 1e-4) -> bool:

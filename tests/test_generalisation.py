@@ -8,6 +8,7 @@ import pytest
 
 from learning_dynamics import generalisation as gen
 from learning_dynamics.statistics import ASSERT_Z, quantile_interval
+from learning_dynamics.statistics import binomial_tail as _binomial_tail
 
 
 def _z(samples, value):
@@ -277,9 +278,6 @@ def test_smallest_nonzero_eigenvalue_at_half_load_stays_far_above_the_chapters_b
 
 
 # ------------------------------------------- failure chances of the median asserts
-def _binomial_tail(n: int, p: float, k: int) -> float:
-    """P(Binomial(n, p) >= k)."""
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
 
 
 def _wrong_draws_that_fail(n: int, end: str) -> int:

@@ -408,3 +408,22 @@ def test_binomial_tail_limit_edges_and_the_referees_count():
 def test_binomial_tail_limit_refuses_bad_arguments_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
         binomial_tail_limit(**kwargs)
+
+
+@pytest.mark.parametrize("n, p", [(40, 0.031), (64, 0.5), (20, 0.0), (7, 1.0)])
+def test_binomial_tail_is_the_exact_upper_tail(n, p):
+    from learning_dynamics.statistics import binomial_tail
+
+    for k in range(n + 2):
+        assert binomial_tail(n, p, k) == pytest.approx(_exact_upper_tail(n, p, k),
+                                                       rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n=-1, p=0.5, k=0), "n must be"), (dict(n=5, p=1.5, k=0), "p must be"),
+    (dict(n=5, p=0.5, k=-2), "k must be")])
+def test_binomial_tail_refuses_bad_arguments_by_name(kwargs, match):
+    from learning_dynamics.statistics import binomial_tail
+
+    with pytest.raises(ValueError, match=match):
+        binomial_tail(**kwargs)

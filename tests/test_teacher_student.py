@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from learning_dynamics import DivergenceError
 from learning_dynamics import teacher_student as ts
+from learning_dynamics.statistics import binomial_tail as _tail
 from learning_dynamics.teacher_student.data import field_covariance
 
 
@@ -1543,9 +1544,6 @@ def _ch5_interval_quantities(seed: int) -> dict:
     return out
 
 
-def _tail(n: int, p: float, k: int) -> float:
-    """P(Binomial(n, p) >= k)."""
-    return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
 
 
 def _ends(n: int) -> tuple[int, int]:

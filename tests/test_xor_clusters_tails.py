@@ -12,14 +12,13 @@ minutes of CPU, so they are stored (``tests/stored_spread.py``) and spot-checked
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from stored_spread import stored_spread
 
 from learning_dynamics import xor_clusters as xc
 from learning_dynamics.statistics import ASSERT_Z, quantile_interval, wilson_interval
+from learning_dynamics.statistics import binomial_tail as _binomial_tail
 
 #: The chapter's main configuration (its first code cell).
 MAIN = xc.XORConfig(n=100, p=20000, m=200, signal=10.0, rho=0.15, eta=0.08,
@@ -138,9 +137,6 @@ def _paired(values: dict) -> dict:
 _HOLDS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
 
-def _binomial_tail(n: int, p: float, k: int) -> float:
-    """P(Binomial(n, p) >= k)."""
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
 
 
 def wrong_draws_that_fail(n: int, z: float, end: str, relation: str) -> int:

@@ -13,9 +13,9 @@ import numpy as np
 
 from .validation import check_array, check_float, check_int
 
-__all__ = ["ASSERT_Z", "MAX_TAIL_TRIALS", "Rate", "binomial_tail_limit",
-           "interval_assert_failure", "quantile_interval", "rate", "rate_agrees",
-           "wilson_interval"]
+__all__ = ["ASSERT_Z", "MAX_TAIL_TRIALS", "Rate", "binomial_tail",
+           "binomial_tail_limit", "interval_assert_failure", "quantile_interval",
+           "rate", "rate_agrees", "wilson_interval"]
 
 #: Two-sided normal quantile for a failure chance of 1e-4: an assert placed at this
 #: many standard errors fails at a random seed offset with probability <= 1e-4 when
@@ -168,6 +168,19 @@ def interval_assert_failure(n: int, q: float, p_beyond: float, *, side: str = "l
     j = min(int(math.ceil(n * q + half)), n - 1)
     k = i + 1 if side == "low" else n - j
     return _binomial_tails(n, p)[k]
+
+
+def binomial_tail(n: int, p: float, k: int) -> float:
+    """``P(Binomial(n, p) >= k)``, exact (a sum in log space).
+
+    The chance that at least ``k`` of ``n`` independent draws land on the wrong side of
+    a threshold, each with probability ``p``: the false-fail chance of an assert on an
+    order statistic (see :func:`interval_assert_failure`).
+    """
+    n = check_int("n", n, minimum=0, maximum=MAX_TAIL_TRIALS)
+    p = check_float("p", p, minimum=0.0, maximum=1.0)
+    k = check_int("k", k, minimum=0)
+    return 0.0 if k > n else _binomial_tails(n, p)[k]
 
 
 def _binomial_tails(n: int, p: float) -> list[float]:
